@@ -1,0 +1,351 @@
+//! The one entry point adapters call: [`Engine::handle`] turns an [`Event`]
+//! into the [`Reply`]s to send now. Anything that must not be lost goes to
+//! the outbox instead (see [`crate::outbox`]).
+//!
+//! Commands (the same names on every platform; Discord `/name`, Matrix
+//! `!ipt name`, console `/name`):
+//!
+//! ```text
+//! help                      what the bot is and what it can do
+//! privacy                   what is stored and the member's choices
+//! pause [days] / resume     pause scheduled messages (default 7 days, at most 90)
+//! timezone [zone]           show or set the member's IANA time zone
+//! mydata export             everything stored about the member, as JSON
+//! mydata delete [confirm]   delete it (asks for confirmation first)
+//! ```
+//!
+//! The other commands listed by `help` arrive with their own issues; until
+//! then they answer honestly that they are not switched on yet.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::ids::{GroupRef, MemberRef};
+use crate::schedule::parse_zone;
+use crate::store::Store;
+
+/// Who sent an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// The member's platform identity.
+    pub member: MemberRef,
+    /// Their display name as the platform shows it.
+    pub display_name: String,
+}
+
+/// Something that happened on a platform, in platform-neutral terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A command such as `help` or `pause 3`.
+    Command {
+        /// The group it was sent in; `None` for a direct message.
+        group: Option<GroupRef>,
+        /// Who sent it.
+        sender: Sender,
+        /// The command name, lower case, without prefix.
+        name: String,
+        /// Everything after the name, trimmed.
+        args: String,
+        /// How commands are typed on this platform (`/`, `!ipt `), for help texts.
+        prefix: String,
+    },
+    /// An ordinary message in a group.
+    Message {
+        /// Where.
+        group: GroupRef,
+        /// Who.
+        sender: Sender,
+        /// What.
+        text: String,
+        /// A platform link to the message, if it has one.
+        link: Option<String>,
+    },
+}
+
+/// Who sees a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Where the event came from. Only used for content that is safe in public.
+    Here,
+    /// Only the sender (an ephemeral reply, a DM, the console's own view).
+    Private,
+}
+
+/// An answer to send now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Who sees it.
+    pub visibility: Visibility,
+    /// Plain text; adapters escape it for their markup.
+    pub text: String,
+}
+
+impl Reply {
+    /// A reply only the sender sees.
+    pub fn private(text: impl Into<String>) -> Self {
+        Self { visibility: Visibility::Private, text: text.into() }
+    }
+}
+
+/// The apology a member sees when something broke on our side; the details
+/// go to the log, never to the chat.
+pub const APOLOGY: &str = "Sorry, something went wrong on my side and I couldn't do that. \
+Nothing you sent was lost; please try again in a minute. If you need support right now, \
+please reach out to a moderator or your local emergency number.";
+
+/// Longest pause a member can ask for, in days.
+pub const MAX_PAUSE_DAYS: i64 = 90;
+/// Pause length when none is given, in days.
+pub const DEFAULT_PAUSE_DAYS: i64 = 7;
+
+/// Commands that are part of the bot's interface but arrive with later work.
+const NOT_YET: &[&str] = &[
+    "learn", "search", "checkin", "mood", "homework", "resources", "alerts", "alert", "setup",
+    "stats",
+];
+
+/// The platform-free bot.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// An engine over `store`, telling time by `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The store, for adapters that need to look things up (e.g. groups).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Handles one event; a storage failure is returned to the caller.
+    pub async fn handle(&self, event: Event) -> crate::Result<Vec<Reply>> {
+        match event {
+            Event::Command { sender, name, args, prefix, .. } => {
+                self.command(&sender, &name, &args, &prefix).await
+            }
+            // Ordinary messages need nothing yet; the crisis pipeline will
+            // assess them here. No database write for ordinary chat.
+            Event::Message { .. } => Ok(Vec::new()),
+        }
+    }
+
+    /// Handles one event; a failure is logged with its cause and the member
+    /// gets a short apology instead.
+    pub async fn respond(&self, event: Event) -> Vec<Reply> {
+        match self.handle(event).await {
+            Ok(replies) => replies,
+            Err(error) => {
+                tracing::error!(%error, "event handling failed");
+                vec![Reply::private(APOLOGY)]
+            }
+        }
+    }
+
+    async fn command(
+        &self,
+        sender: &Sender,
+        name: &str,
+        args: &str,
+        prefix: &str,
+    ) -> crate::Result<Vec<Reply>> {
+        let text = match name {
+            "help" | "start" => help_text(prefix),
+            "privacy" => privacy_text(prefix),
+            "pause" => self.pause(sender, args, prefix).await?,
+            "resume" => self.resume(sender).await?,
+            "timezone" => self.timezone(sender, args, prefix).await?,
+            "mydata" => self.mydata(sender, args, prefix).await?,
+            n if NOT_YET.contains(&n) => format!(
+                "{prefix}{n} is part of ipt-bot but isn't switched on in this version yet. \
+                 {prefix}help shows what works today."
+            ),
+            other => format!(
+                "I don't know the command \"{}\". {prefix}help lists what I can do.",
+                other.chars().take(40).collect::<String>()
+            ),
+        };
+        Ok(vec![Reply::private(text)])
+    }
+
+    async fn pause(&self, sender: &Sender, args: &str, prefix: &str) -> crate::Result<String> {
+        let days = if args.is_empty() {
+            DEFAULT_PAUSE_DAYS
+        } else {
+            match args.parse::<i64>() {
+                Ok(d) if (1..=MAX_PAUSE_DAYS).contains(&d) => d,
+                _ => {
+                    return Ok(format!(
+                        "I can pause for a whole number of days from 1 to {MAX_PAUSE_DAYS}, \
+                         for example {prefix}pause 3. Without a number I pause for \
+                         {DEFAULT_PAUSE_DAYS} days."
+                    ));
+                }
+            }
+        };
+        let now = self.clock.now();
+        let member = self.store.upsert_member(&sender.member, &sender.display_name, now).await?;
+        let until = now + chrono::Duration::days(days);
+        self.store.set_member_paused_until(member.id, Some(until)).await?;
+        Ok(format!(
+            "Done: no check-ins or reminders from me until {} (UTC). Take the time you need. \
+             {prefix}resume brings them back sooner. If things get hard, crisis support and \
+             the group are still here while you're paused.",
+            until.format("%A %-d %B, %H:%M")
+        ))
+    }
+
+    async fn resume(&self, sender: &Sender) -> crate::Result<String> {
+        let now = self.clock.now();
+        let member = self.store.upsert_member(&sender.member, &sender.display_name, now).await?;
+        let was_paused = member.is_paused(now);
+        self.store.set_member_paused_until(member.id, None).await?;
+        Ok(if was_paused {
+            "Welcome back. Check-ins and reminders are on again.".to_owned()
+        } else {
+            "You weren't paused, so nothing changed: check-ins and reminders are on.".to_owned()
+        })
+    }
+
+    async fn timezone(&self, sender: &Sender, args: &str, prefix: &str) -> crate::Result<String> {
+        let now = self.clock.now();
+        if args.is_empty() {
+            let member = self.store.member(&sender.member).await?;
+            return Ok(match member.and_then(|m| m.timezone) {
+                Some(tz) => format!(
+                    "Your time zone is {tz}. Change it with {prefix}timezone <zone>, for example \
+                     {prefix}timezone Europe/London."
+                ),
+                None => format!(
+                    "You haven't set a time zone, so your reminders follow the group's. Set one \
+                     with {prefix}timezone <zone>, for example {prefix}timezone America/Chicago."
+                ),
+            });
+        }
+        let zone = match parse_zone(args) {
+            Ok(zone) => zone,
+            Err(_) => {
+                return Ok(format!(
+                    "I don't know the time zone \"{}\". Zone names look like Europe/London, \
+                     America/New_York or Asia/Kolkata.",
+                    args.chars().take(60).collect::<String>()
+                ));
+            }
+        };
+        let member = self.store.upsert_member(&sender.member, &sender.display_name, now).await?;
+        self.store.set_member_timezone(member.id, Some(zone.name())).await?;
+        let local = now.with_timezone(&zone);
+        Ok(format!(
+            "Your time zone is now {}; it's {} there. Your reminders will follow it.",
+            zone.name(),
+            local.format("%H:%M")
+        ))
+    }
+
+    async fn mydata(&self, sender: &Sender, args: &str, prefix: &str) -> crate::Result<String> {
+        let mut words = args.split_whitespace();
+        let action = words.next().unwrap_or("").to_ascii_lowercase();
+        let confirmed = words.next().is_some_and(|w| w.eq_ignore_ascii_case("confirm"));
+        let member = self.store.member(&sender.member).await?;
+        match (action.as_str(), member) {
+            ("export", None) | ("delete", None) => {
+                Ok("I don't have anything stored about you.".to_owned())
+            }
+            ("export", Some(member)) => {
+                let data = self.store.member_data(member.id).await?;
+                let json = serde_json::to_string_pretty(&data)
+                    .map_err(|e| crate::Error::Corrupt(e.to_string()))?;
+                Ok(format!("Here is everything I store about you:\n{json}"))
+            }
+            ("delete", Some(_)) if !confirmed => Ok(format!(
+                "This deletes everything I store about you: your profile and choices, your \
+                 check-ins, your exercises and any alert records about you. It can't be undone. \
+                 To go ahead, send {prefix}mydata delete confirm"
+            )),
+            ("delete", Some(member)) => {
+                self.store.delete_member(member.id).await?;
+                Ok("Done. Everything I stored about you is deleted. You're still welcome here; \
+                    if you use me again I'll start from nothing."
+                    .to_owned())
+            }
+            _ => Ok(format!(
+                "{prefix}mydata export sends you a copy of what I store about you; \
+                 {prefix}mydata delete deletes it."
+            )),
+        }
+    }
+}
+
+/// The help text, with the platform's command prefix.
+pub fn help_text(p: &str) -> String {
+    format!(
+        "I'm ipt-bot, a bot that supports this peer-support group. I'm not a therapist, \
+         a crisis service or a person. I bring ideas from Interpersonal Psychotherapy (IPT), \
+         a daily check-in and small exercises to try between meetings.\n\
+         \n\
+         For everyone:\n\
+         {p}help - this list\n\
+         {p}learn [topic] - short cards about depression and IPT\n\
+         {p}search <words> - find a card using everyday words\n\
+         {p}checkin - answer today's check-in (mood, sleep, a moment of connection, a note)\n\
+         {p}mood [days] - your own mood history, shown only to you\n\
+         {p}homework list|add|done|note - your exercises between meetings\n\
+         {p}resources - crisis lines for your region\n\
+         {p}pause [days] / {p}resume - take a break from scheduled messages\n\
+         {p}timezone <zone> - set your time zone, e.g. Europe/London\n\
+         {p}privacy - what I keep and the choices you have\n\
+         {p}mydata export|delete - get a copy of your data, or delete it\n\
+         \n\
+         For moderators:\n\
+         {p}alerts [open] - crisis alerts in this group\n\
+         {p}alert claim|resolve <id> [note] - take or close an alert\n\
+         {p}setup ... - set the moderator channel, region and check-in time\n\
+         {p}stats - anonymous group totals\n\
+         {p}homework assign ... - suggest an exercise to a member or the group\n\
+         \n\
+         If you might act on thoughts of suicide or self-harm, please call your local \
+         emergency number or a crisis line now."
+    )
+}
+
+/// The privacy text, with the platform's command prefix.
+pub fn privacy_text(p: &str) -> String {
+    format!(
+        "What I keep, and your choices:\n\
+         - Your platform id, display name, time zone and the choices below.\n\
+         - Your check-in answers and exercises. Only you see them; moderators see only \
+         anonymous group totals, and never for fewer than 5 people.\n\
+         - If a message of yours sounds like you may be in crisis, I send you support \
+         privately and tell the moderators, with a link to the message rather than its \
+         text (unless this group chose excerpts). I can't promise to keep that secret: \
+         keeping you safe comes first.\n\
+         Choices (all off until you turn them on): daily check-ins; \"quiet\", which means \
+         worried-sounding messages get you resources without alerting moderators (messages \
+         about acting on suicide or self-harm always alert them); and letting low check-in \
+         moods alert a moderator.\n\
+         {p}pause stops scheduled messages for a while. {p}mydata export shows everything \
+         I store about you and {p}mydata delete removes it.\n\
+         I'm a bot run by volunteers for peer support, not a health service."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_member_command_with_the_platform_prefix() {
+        let help = help_text("!ipt ");
+        for cmd in [
+            "help", "learn", "search", "checkin", "mood", "homework", "resources", "pause",
+            "resume", "timezone", "privacy", "mydata",
+        ] {
+            assert!(help.contains(&format!("!ipt {cmd}")), "help lacks {cmd}");
+        }
+        assert!(help.contains("not a therapist"));
+    }
+}

@@ -1,0 +1,552 @@
+//! The outbox: every message that must not be lost.
+//!
+//! A delivery is a row written in the same transaction as the domain change
+//! that caused it (an alert, a check-in run). The [`OutboxWorker`] claims due
+//! rows under a lease, hands each to the platform's [`DeliverySink`] with the
+//! row's idempotency key, and then marks it delivered or reschedules it with
+//! exponential backoff and jitter. A worker that crashes mid-delivery simply
+//! lets its lease run out; another claim retakes the row and the platform
+//! drops the duplicate by its key (Matrix transaction id, Discord nonce).
+//!
+//! After [`RetryPolicy::max_attempts`] an ordinary delivery becomes *dead*
+//! (kept, listed for moderators). A critical one — anything from the crisis
+//! path — is never given up on: it becomes *failing*, is listed the same way,
+//! and keeps being retried at the slowest pace.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, Timestamp};
+use crate::ids::{AlertId, DeliveryId, Platform};
+use crate::store::Store;
+use crate::text_enum;
+
+text_enum! {
+    /// What a delivery is for; decides its priority and retry policy.
+    pub enum DeliveryKind {
+        /// A crisis alert to the moderators' channel or room.
+        CrisisAlert = "crisis_alert",
+        /// Crisis resources sent privately to the member.
+        CrisisSupport = "crisis_support",
+        /// An unclaimed alert re-sent with the moderator mention.
+        Escalation = "escalation",
+        /// The private daily check-in.
+        CheckinPrompt = "checkin_prompt",
+        /// The daily group prompt.
+        GroupPrompt = "group_prompt",
+        /// A homework reminder.
+        Reminder = "reminder",
+        /// Any other notice (welcome, confirmations).
+        Notice = "notice",
+    }
+}
+
+impl DeliveryKind {
+    /// Crisis-path deliveries are never dropped, whatever happens.
+    pub fn is_critical(self) -> bool {
+        matches!(self, Self::CrisisAlert | Self::CrisisSupport | Self::Escalation)
+    }
+}
+
+text_enum! {
+    /// Where a delivery stands.
+    pub enum DeliveryState {
+        /// Waiting for its next attempt (or leased to a worker right now).
+        Queued = "queued",
+        /// Over the retry limit, but critical: still retried at the slowest
+        /// pace, and listed for moderators.
+        Failing = "failing",
+        /// The platform accepted it.
+        Delivered = "delivered",
+        /// Given up on (never for critical kinds); listed for moderators.
+        Dead = "dead",
+    }
+}
+
+text_enum! {
+    /// Whom a delivery goes to.
+    pub enum TargetKind {
+        /// A member, privately (a DM, a direct room, the console's own view).
+        Member = "member",
+        /// A channel or room (the moderators' room, a group channel).
+        Channel = "channel",
+    }
+}
+
+/// Whom a delivery goes to, on which platform.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Target {
+    /// The platform that delivers it.
+    pub platform: Platform,
+    /// A member privately, or a channel.
+    pub kind: TargetKind,
+    /// The platform's id of the member or channel.
+    pub id: String,
+}
+
+impl Target {
+    /// A private message to a member.
+    pub fn member(platform: Platform, id: impl Into<String>) -> Self {
+        Self { platform, kind: TargetKind::Member, id: id.into() }
+    }
+
+    /// A message to a channel or room.
+    pub fn channel(platform: Platform, id: impl Into<String>) -> Self {
+        Self { platform, kind: TargetKind::Channel, id: id.into() }
+    }
+}
+
+/// The platform-neutral content of a delivery, stored as JSON.
+///
+/// New fields must have serde defaults so rows written by an older version
+/// still deliver after an upgrade.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Payload {
+    /// The message as plain text. Adapters escape it for their markup.
+    pub text: String,
+    /// The alert this delivery belongs to, so adapters can offer claim
+    /// buttons or reactions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertId>,
+    /// Whether to mention the moderator role or room (escalations only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mention_moderators: bool,
+}
+
+/// A delivery to be written to the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// What it is for.
+    pub kind: DeliveryKind,
+    /// Whom it goes to.
+    pub target: Target,
+    /// What it says.
+    pub payload: Payload,
+    /// Unique per logical message; passed to the platform so a retry never
+    /// shows twice. Enqueueing a key that already exists is a no-op.
+    pub idempotency_key: String,
+    /// Not before this time (`None`: now).
+    pub not_before: Option<Timestamp>,
+}
+
+/// A stored delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Database id.
+    pub id: DeliveryId,
+    /// What it is for.
+    pub kind: DeliveryKind,
+    /// Whom it goes to.
+    pub target: Target,
+    /// What it says.
+    pub payload: Payload,
+    /// The platform-side idempotency key.
+    pub idempotency_key: String,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Attempts so far, counting the current one while leased.
+    pub attempts: i64,
+    /// When it may next be claimed (while leased: when the lease runs out);
+    /// `None` once settled (delivered or dead).
+    pub available_at: Option<Timestamp>,
+    /// When the platform accepted it.
+    pub delivered_at: Option<Timestamp>,
+    /// The last failure, for moderators and logs.
+    pub last_error: Option<String>,
+    /// Created.
+    pub created_at: Timestamp,
+}
+
+/// A delivery leased to one worker. Only the holder of the current lease
+/// token may settle it, so a worker whose lease ran out cannot overwrite the
+/// outcome of the worker that retook it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The delivery as claimed (attempts already counts this attempt).
+    pub delivery: Delivery,
+    /// The lease token.
+    pub lease: i64,
+}
+
+/// What a platform made of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The platform accepted it (or had already accepted it under this key).
+    Delivered,
+    /// A passing failure: try again later, no sooner than `after` if given
+    /// (a 429's retry-after).
+    Retry {
+        /// What went wrong, without secrets.
+        error: String,
+        /// The platform's own wait, if it named one.
+        after: Option<Duration>,
+    },
+    /// It can never succeed as it is (no such user, DMs closed). Ordinary
+    /// deliveries become dead; critical ones keep failing visibly.
+    Permanent {
+        /// What went wrong, without secrets.
+        error: String,
+    },
+}
+
+/// A platform's way of sending one delivery.
+#[async_trait::async_trait]
+pub trait DeliverySink: Send + Sync {
+    /// Sends `delivery`, passing its idempotency key to the platform.
+    async fn deliver(&self, delivery: &Delivery) -> DeliveryResult;
+}
+
+/// How often and how patiently failed deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// First retry delay; doubles each attempt.
+    pub base: Duration,
+    /// Longest delay between attempts.
+    pub cap: Duration,
+    /// Attempts before an ordinary delivery is dead and a critical one failing.
+    pub max_attempts: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { base: Duration::from_secs(2), cap: Duration::from_secs(600), max_attempts: 12 }
+    }
+}
+
+/// What to do with a delivery after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureAction {
+    /// Try again at this time; the state to keep it in.
+    RetryAt(Timestamp, DeliveryState),
+    /// Give up: mark it dead.
+    Dead,
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `attempts + 1`, before jitter:
+    /// `base * 2^(attempts-1)`, at most `cap`.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let exp = attempts.clamp(1, 32) - 1;
+        let factor = 1u32.checked_shl(exp as u32).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// Decides what follows a failed attempt. `jitter` in `[0, 1)` spreads
+    /// retries over the upper half of the backoff window so that many
+    /// deliveries failing together do not retry together.
+    pub fn on_failure(
+        &self,
+        delivery: &Delivery,
+        result: &DeliveryResult,
+        now: Timestamp,
+        jitter: f64,
+    ) -> FailureAction {
+        let critical = delivery.kind.is_critical();
+        let exhausted = delivery.attempts >= self.max_attempts;
+        let permanent = matches!(result, DeliveryResult::Permanent { .. });
+        if (exhausted || permanent) && !critical {
+            return FailureAction::Dead;
+        }
+        let state = if exhausted || permanent {
+            DeliveryState::Failing
+        } else {
+            DeliveryState::Queued
+        };
+        let window = if state == DeliveryState::Failing {
+            self.cap
+        } else {
+            self.backoff(delivery.attempts)
+        };
+        let jittered = window.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+        let asked = match result {
+            DeliveryResult::Retry { after: Some(after), .. } => *after,
+            _ => Duration::ZERO,
+        };
+        let wait = jittered.max(asked);
+        let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        FailureAction::RetryAt(now + wait, state)
+    }
+}
+
+/// Settings of one outbox worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The platform whose deliveries this worker sends.
+    pub platform: Platform,
+    /// Rows claimed at a time.
+    pub batch: i64,
+    /// How long a claim holds before another worker may retake it.
+    pub lease: Duration,
+    /// How often to look for due rows when nothing wakes the worker.
+    pub poll: Duration,
+    /// How long shutdown waits for the delivery in flight.
+    pub grace: Duration,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+impl WorkerConfig {
+    /// Defaults for `platform`.
+    pub fn new(platform: Platform) -> Self {
+        Self {
+            platform,
+            batch: 32,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(1),
+            grace: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Delivers one platform's outbox rows until shut down.
+pub struct OutboxWorker {
+    store: Arc<dyn Store>,
+    sink: Arc<dyn DeliverySink>,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    config: WorkerConfig,
+}
+
+impl std::fmt::Debug for OutboxWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxWorker").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// What one pass over the due rows did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    /// Rows claimed.
+    pub claimed: usize,
+    /// Accepted by the platform.
+    pub delivered: usize,
+    /// Rescheduled or given up.
+    pub failed: usize,
+    /// Handed back unsent because of shutdown.
+    pub released: usize,
+}
+
+impl OutboxWorker {
+    /// A worker for `config.platform`. `wake` is notified by whoever enqueues,
+    /// so new rows go out at once instead of at the next poll.
+    pub fn new(
+        store: Arc<dyn Store>,
+        sink: Arc<dyn DeliverySink>,
+        clock: Arc<dyn Clock>,
+        wake: Arc<Notify>,
+        config: WorkerConfig,
+    ) -> Self {
+        Self { store, sink, clock, wake, config }
+    }
+
+    /// Runs until `shutdown` is cancelled. The delivery in flight at that
+    /// moment is finished (within the grace period); the rest of its batch is
+    /// released for the next start. A failing pass is logged and the loop
+    /// keeps going.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let platform = self.config.platform;
+        tracing::debug!(%platform, "outbox worker started");
+        while !shutdown.is_cancelled() {
+            let report = match self.pass(&shutdown).await {
+                Ok(report) => report,
+                Err(error) => {
+                    tracing::error!(%platform, %error, "outbox pass failed; retrying");
+                    PassReport::default()
+                }
+            };
+            if report.claimed > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
+            }
+        }
+        tracing::debug!(%platform, "outbox worker stopped");
+    }
+
+    /// Delivers everything due now, pass after pass, until nothing is due.
+    /// The console uses this at end of input so that scripted runs see every
+    /// message before the process exits.
+    pub async fn drain(&self) -> crate::Result<PassReport> {
+        let never = CancellationToken::new();
+        let mut total = PassReport::default();
+        loop {
+            let report = self.pass(&never).await?;
+            total.claimed += report.claimed;
+            total.delivered += report.delivered;
+            total.failed += report.failed;
+            if report.claimed == 0 || report.delivered == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Claims one batch of due rows and settles each.
+    pub async fn pass(&self, shutdown: &CancellationToken) -> crate::Result<PassReport> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_deliveries(self.config.platform, now, self.config.batch, self.config.lease)
+            .await?;
+        let mut report = PassReport { claimed: claimed.len(), ..PassReport::default() };
+        for claim in claimed {
+            if shutdown.is_cancelled() {
+                self.store.release_delivery(&claim, self.clock.now()).await?;
+                report.released += 1;
+                continue;
+            }
+            match self.attempt(&claim, shutdown).await? {
+                true => report.delivered += 1,
+                false => report.failed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    async fn attempt(&self, claim: &Claimed, shutdown: &CancellationToken) -> crate::Result<bool> {
+        let delivery = &claim.delivery;
+        let send = self.sink.deliver(delivery);
+        let result = if shutdown.is_cancelled() {
+            send.await
+        } else {
+            tokio::pin!(send);
+            tokio::select! {
+                result = &mut send => result,
+                _ = shutdown.cancelled() => {
+                    match tokio::time::timeout(self.config.grace, &mut send).await {
+                        Ok(result) => result,
+                        // The platform may or may not have it; the lease runs
+                        // out and a later claim resends under the same key.
+                        Err(_) => return Ok(false),
+                    }
+                }
+            }
+        };
+        let now = self.clock.now();
+        if result == DeliveryResult::Delivered {
+            self.store.mark_delivered(claim, now).await?;
+            return Ok(true);
+        }
+        let error = match &result {
+            DeliveryResult::Retry { error, .. } | DeliveryResult::Permanent { error } => error,
+            DeliveryResult::Delivered => unreachable!("handled above"),
+        };
+        let jitter = rand::rng().random::<f64>();
+        let action = self.config.retry.on_failure(delivery, &result, now, jitter);
+        if delivery.kind.is_critical() {
+            tracing::error!(id = %delivery.id, kind = %delivery.kind, attempts = delivery.attempts, %error, "critical delivery failed");
+        } else {
+            tracing::warn!(id = %delivery.id, kind = %delivery.kind, attempts = delivery.attempts, %error, "delivery failed");
+        }
+        self.store.fail_delivery(claim, error, action).await?;
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::from_millis;
+
+    fn delivery(kind: DeliveryKind, attempts: i64) -> Delivery {
+        Delivery {
+            id: DeliveryId(1),
+            kind,
+            target: Target::member(Platform::Console, "m"),
+            payload: Payload::default(),
+            idempotency_key: "k".into(),
+            state: DeliveryState::Queued,
+            attempts,
+            available_at: Some(from_millis(0)),
+            delivered_at: None,
+            last_error: None,
+            created_at: from_millis(0),
+        }
+    }
+
+    fn retry() -> DeliveryResult {
+        DeliveryResult::Retry { error: "down".into(), after: None }
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(60),
+            max_attempts: 10,
+        };
+        assert_eq!(p.backoff(1), Duration::from_secs(2));
+        assert_eq!(p.backoff(2), Duration::from_secs(4));
+        assert_eq!(p.backoff(5), Duration::from_secs(32));
+        assert_eq!(p.backoff(6), Duration::from_secs(60));
+        assert_eq!(p.backoff(1000), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn jitter_stays_within_the_upper_half_of_the_window() {
+        let p = RetryPolicy::default();
+        let now = from_millis(1_000_000);
+        let d = delivery(DeliveryKind::Notice, 3); // window 8 s
+        for (jitter, expect_ms) in [(0.0, 4_000), (0.5, 6_000), (0.999_999, 8_000)] {
+            let FailureAction::RetryAt(at, DeliveryState::Queued) =
+                p.on_failure(&d, &retry(), now, jitter)
+            else {
+                panic!("expected a retry");
+            };
+            let waited = (at - now).num_milliseconds();
+            assert!((waited - expect_ms).abs() <= 1, "jitter {jitter}: waited {waited} ms");
+        }
+    }
+
+    #[test]
+    fn retry_after_from_the_platform_is_honoured() {
+        let p = RetryPolicy::default();
+        let now = from_millis(0);
+        let result = DeliveryResult::Retry { error: "429".into(), after: Some(Duration::from_secs(30)) };
+        let FailureAction::RetryAt(at, _) = p.on_failure(&delivery(DeliveryKind::Notice, 1), &result, now, 0.0)
+        else {
+            panic!("expected a retry");
+        };
+        assert_eq!((at - now).num_seconds(), 30);
+    }
+
+    #[test]
+    fn ordinary_delivery_dies_after_the_limit() {
+        let p = RetryPolicy::default();
+        let d = delivery(DeliveryKind::Reminder, p.max_attempts);
+        assert_eq!(p.on_failure(&d, &retry(), from_millis(0), 0.5), FailureAction::Dead);
+        let d = delivery(DeliveryKind::Reminder, 1);
+        let permanent = DeliveryResult::Permanent { error: "no such user".into() };
+        assert_eq!(p.on_failure(&d, &permanent, from_millis(0), 0.5), FailureAction::Dead);
+    }
+
+    #[test]
+    fn critical_delivery_is_never_dropped() {
+        let p = RetryPolicy::default();
+        for kind in [DeliveryKind::CrisisAlert, DeliveryKind::CrisisSupport, DeliveryKind::Escalation] {
+            let d = delivery(kind, p.max_attempts + 50);
+            let action = p.on_failure(&d, &retry(), from_millis(0), 0.0);
+            assert!(
+                matches!(action, FailureAction::RetryAt(_, DeliveryState::Failing)),
+                "{kind}: {action:?}"
+            );
+            let permanent = DeliveryResult::Permanent { error: "dm closed".into() };
+            let action = p.on_failure(&delivery(kind, 1), &permanent, from_millis(0), 0.0);
+            assert!(matches!(action, FailureAction::RetryAt(_, DeliveryState::Failing)));
+        }
+    }
+
+    #[test]
+    fn payload_without_new_fields_still_parses() {
+        let p: Payload = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
+        assert_eq!(p, Payload { text: "hi".into(), ..Payload::default() });
+    }
+}

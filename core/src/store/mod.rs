@@ -1,0 +1,1245 @@
+//! Storage: the [`Store`] trait and its two implementations on sqlx,
+//! [`SqliteStore`] (the embedded default) and [`PostgresStore`] (for several
+//! bot processes sharing one database).
+//!
+//! Both backends run the *same* SQL text for everything but the outbox claim
+//! (Postgres adds `FOR UPDATE SKIP LOCKED`): `$n` placeholders work on both,
+//! times are Unix milliseconds in 64-bit integer columns, enums are text and
+//! settings are JSON text. The shared statements live once, in the
+//! `shared_store_impl!` macro below, which each backend instantiates with its
+//! own pool type; only connecting, migrating and claiming differ.
+//!
+//! Every write that must be followed by a message (an alert and its
+//! deliveries) happens in one transaction, so a crash leaves both or neither.
+
+mod postgres;
+mod sqlite;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+use crate::clock::{Timestamp, from_millis};
+use crate::ids::{
+    AlertEventId, AlertId, CheckinId, DeliveryId, GroupId, HomeworkId, MemberId, MemberRef,
+    Platform,
+};
+use crate::model::{
+    Alert, AlertAction, AlertEvent, AlertLevel, AlertStatus, AlertTransition, Checkin, Consent,
+    Group, GroupSettings, Homework, HomeworkStatus, Member, MemberData, NewAlert, NewCheckin,
+    NewGroup, NewHomework,
+};
+use crate::outbox::{
+    Claimed, Delivery, DeliveryKind, DeliveryState, FailureAction, NewDelivery, Payload, Target,
+    TargetKind,
+};
+use crate::{Error, Result};
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, embedded.
+    Sqlite,
+    /// Postgres, shared.
+    Postgres,
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Largest pool size.
+    pub max_connections: u32,
+    /// How long SQLite waits on a locked database before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, busy_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Opens the store a URL names: `sqlite://path` (created if missing) or
+/// `postgres://…`. Does not migrate; call [`Store::migrate`].
+pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Arc<dyn Store>> {
+    match backend_of(url) {
+        Some(Backend::Sqlite) => Ok(Arc::new(SqliteStore::connect(url, options).await?)),
+        Some(Backend::Postgres) => Ok(Arc::new(PostgresStore::connect(url, options).await?)),
+        None => Err(Error::UnsupportedUrl),
+    }
+}
+
+/// Which backend a database URL names, if any.
+pub fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+/// Everything ipt-bot keeps. One implementation per backend; the same test
+/// suite (in `ipt-tests`) runs against each.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// Applies any migrations not yet applied.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Closes the pool, waiting for connections to be returned.
+    async fn close(&self);
+
+    // ---- groups ----
+
+    /// Creates the group, or updates it if `(platform, external_id)` exists.
+    async fn upsert_group(&self, group: &NewGroup, now: Timestamp) -> Result<Group>;
+    /// Looks a group up by its platform id.
+    async fn group(&self, platform: Platform, external_id: &str) -> Result<Option<Group>>;
+    /// Every group.
+    async fn groups(&self) -> Result<Vec<Group>>;
+
+    // ---- members ----
+
+    /// Creates the member on first sight, or refreshes their display name.
+    async fn upsert_member(
+        &self,
+        member: &MemberRef,
+        display_name: &str,
+        now: Timestamp,
+    ) -> Result<Member>;
+    /// Looks a member up by platform id.
+    async fn member(&self, member: &MemberRef) -> Result<Option<Member>>;
+    /// Sets or clears the member's own time zone.
+    async fn set_member_timezone(&self, id: MemberId, timezone: Option<&str>) -> Result<()>;
+    /// Pauses scheduled messages until a time, or resumes them (`None`).
+    async fn set_member_paused_until(&self, id: MemberId, until: Option<Timestamp>)
+    -> Result<()>;
+    /// Stores the member's consent choices.
+    async fn set_member_consent(&self, id: MemberId, consent: Consent) -> Result<()>;
+    /// Everything stored about a member.
+    async fn member_data(&self, id: MemberId) -> Result<Option<MemberData>>;
+    /// Deletes the member and everything stored about them. `false` if there
+    /// was no such member.
+    async fn delete_member(&self, id: MemberId) -> Result<bool>;
+
+    // ---- check-ins ----
+
+    /// Saves a check-in; a second one on the same local day replaces the first.
+    async fn save_checkin(&self, checkin: &NewCheckin, now: Timestamp) -> Result<Checkin>;
+    /// A member's check-ins on or after `since`, oldest first.
+    async fn checkins(&self, member: MemberId, since: NaiveDate) -> Result<Vec<Checkin>>;
+
+    // ---- homework ----
+
+    /// Adds an exercise.
+    async fn add_homework(&self, homework: &NewHomework, now: Timestamp) -> Result<Homework>;
+    /// A member's exercises, newest first.
+    async fn homework(&self, member: MemberId) -> Result<Vec<Homework>>;
+    /// Marks a member's own exercise done or skipped (or open again).
+    /// `None` if the member has no exercise with that id.
+    async fn settle_homework(
+        &self,
+        id: HomeworkId,
+        member: MemberId,
+        status: HomeworkStatus,
+        reflection: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Homework>>;
+
+    // ---- alerts ----
+
+    /// Opens an alert, writes its audit entry and enqueues its deliveries, in
+    /// one transaction.
+    async fn open_alert(
+        &self,
+        alert: &NewAlert,
+        deliveries: &[NewDelivery],
+        now: Timestamp,
+    ) -> Result<Alert>;
+    /// One alert.
+    async fn alert(&self, id: AlertId) -> Result<Option<Alert>>;
+    /// A group's alerts, newest first; only open and claimed ones if asked.
+    async fn alerts(&self, group: GroupId, unresolved_only: bool) -> Result<Vec<Alert>>;
+    /// open → claimed.
+    async fn claim_alert(&self, id: AlertId, by: &str, now: Timestamp) -> Result<AlertTransition>;
+    /// open or claimed → resolved, with a note.
+    async fn resolve_alert(
+        &self,
+        id: AlertId,
+        by: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<AlertTransition>;
+    /// An alert's audit trail, oldest first.
+    async fn alert_events(&self, id: AlertId) -> Result<Vec<AlertEvent>>;
+
+    // ---- outbox ----
+
+    /// Enqueues deliveries in one transaction. Keys already present are
+    /// skipped; returns how many rows were new.
+    async fn enqueue(&self, deliveries: &[NewDelivery], now: Timestamp) -> Result<usize>;
+    /// Leases up to `limit` due deliveries for `platform`, oldest due first.
+    async fn claim_deliveries(
+        &self,
+        platform: Platform,
+        now: Timestamp,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<Claimed>>;
+    /// Settles a claim as delivered. `false` if the lease was lost.
+    async fn mark_delivered(&self, claim: &Claimed, now: Timestamp) -> Result<bool>;
+    /// Settles a claim as failed: retry later, or dead. `false` if the lease
+    /// was lost.
+    async fn fail_delivery(
+        &self,
+        claim: &Claimed,
+        error: &str,
+        action: FailureAction,
+    ) -> Result<bool>;
+    /// Hands a claim back unsent (shutdown): due again at `now`, and the
+    /// attempt does not count.
+    async fn release_delivery(&self, claim: &Claimed, now: Timestamp) -> Result<bool>;
+    /// One delivery by its idempotency key.
+    async fn delivery(&self, idempotency_key: &str) -> Result<Option<Delivery>>;
+    /// Deliveries in trouble (dead, or critical and still failing), newest
+    /// first; what moderators are shown.
+    async fn undeliverable(&self, limit: i64) -> Result<Vec<Delivery>>;
+    /// How many deliveries are waiting (queued or failing).
+    async fn pending_deliveries(&self) -> Result<i64>;
+}
+
+fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::Corrupt(what.to_string())
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+fn opt_time(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(from_millis)
+}
+
+fn lease_millis(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+// ---- rows: what the SQL returns, converted to domain types in plain Rust ----
+
+macro_rules! group_columns {
+    () => {
+        "id, platform, external_id, moderator_channel, region, timezone, checkin_cron, settings, created_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    id: i64,
+    platform: Platform,
+    external_id: String,
+    moderator_channel: Option<String>,
+    region: String,
+    timezone: String,
+    checkin_cron: Option<String>,
+    settings: String,
+    created_at: i64,
+}
+
+impl TryFrom<GroupRow> for Group {
+    type Error = Error;
+    fn try_from(r: GroupRow) -> Result<Self> {
+        let settings: GroupSettings = serde_json::from_str(&r.settings)
+            .map_err(|e| corrupt(format!("group {} settings: {e}", r.id)))?;
+        Ok(Group {
+            id: GroupId(r.id),
+            platform: r.platform,
+            external_id: r.external_id,
+            moderator_channel: r.moderator_channel,
+            region: r.region,
+            timezone: r.timezone,
+            checkin_cron: r.checkin_cron,
+            settings,
+            created_at: from_millis(r.created_at),
+        })
+    }
+}
+
+macro_rules! member_columns {
+    () => {
+        "id, platform, external_id, display_name, timezone, consent_checkins, consent_quiet, consent_signals, paused_until, created_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: i64,
+    platform: Platform,
+    external_id: String,
+    display_name: String,
+    timezone: Option<String>,
+    consent_checkins: bool,
+    consent_quiet: bool,
+    consent_signals: bool,
+    paused_until: Option<i64>,
+    created_at: i64,
+}
+
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Member {
+            id: MemberId(r.id),
+            platform: r.platform,
+            external_id: r.external_id,
+            display_name: r.display_name,
+            timezone: r.timezone,
+            consent: Consent {
+                checkins: r.consent_checkins,
+                quiet: r.consent_quiet,
+                checkin_signals: r.consent_signals,
+            },
+            paused_until: opt_time(r.paused_until),
+            created_at: from_millis(r.created_at),
+        }
+    }
+}
+
+macro_rules! checkin_columns {
+    () => {
+        "id, member_id, group_id, local_date, mood, sleep, connection, note, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct CheckinRow {
+    id: i64,
+    member_id: i64,
+    group_id: Option<i64>,
+    local_date: String,
+    mood: i64,
+    sleep: Option<i64>,
+    connection: Option<String>,
+    note: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<CheckinRow> for Checkin {
+    type Error = Error;
+    fn try_from(r: CheckinRow) -> Result<Self> {
+        let local_date = NaiveDate::parse_from_str(&r.local_date, "%Y-%m-%d")
+            .map_err(|e| corrupt(format!("check-in {} date: {e}", r.id)))?;
+        Ok(Checkin {
+            id: CheckinId(r.id),
+            member_id: MemberId(r.member_id),
+            group_id: r.group_id.map(GroupId),
+            local_date,
+            mood: r.mood,
+            sleep: r.sleep,
+            connection: r.connection,
+            note: r.note,
+            created_at: from_millis(r.created_at),
+            updated_at: from_millis(r.updated_at),
+        })
+    }
+}
+
+macro_rules! homework_columns {
+    () => {
+        "id, member_id, group_id, template, title, details, status, due_at, assigned_by, reflection, created_at, completed_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct HomeworkRow {
+    id: i64,
+    member_id: i64,
+    group_id: Option<i64>,
+    template: Option<String>,
+    title: String,
+    details: Option<String>,
+    status: HomeworkStatus,
+    due_at: Option<i64>,
+    assigned_by: Option<String>,
+    reflection: Option<String>,
+    created_at: i64,
+    completed_at: Option<i64>,
+}
+
+impl From<HomeworkRow> for Homework {
+    fn from(r: HomeworkRow) -> Self {
+        Homework {
+            id: HomeworkId(r.id),
+            member_id: MemberId(r.member_id),
+            group_id: r.group_id.map(GroupId),
+            template: r.template,
+            title: r.title,
+            details: r.details,
+            status: r.status,
+            due_at: opt_time(r.due_at),
+            assigned_by: r.assigned_by,
+            reflection: r.reflection,
+            created_at: from_millis(r.created_at),
+            completed_at: opt_time(r.completed_at),
+        }
+    }
+}
+
+macro_rules! alert_columns {
+    () => {
+        "id, group_id, member_id, level, status, message_link, excerpt, claimed_by, claimed_at, resolved_by, resolved_at, resolution_note, escalations, escalate_at, created_at, updated_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: i64,
+    group_id: i64,
+    member_id: i64,
+    level: AlertLevel,
+    status: AlertStatus,
+    message_link: Option<String>,
+    excerpt: Option<String>,
+    claimed_by: Option<String>,
+    claimed_at: Option<i64>,
+    resolved_by: Option<String>,
+    resolved_at: Option<i64>,
+    resolution_note: Option<String>,
+    escalations: i64,
+    escalate_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<AlertRow> for Alert {
+    fn from(r: AlertRow) -> Self {
+        Alert {
+            id: AlertId(r.id),
+            group_id: GroupId(r.group_id),
+            member_id: MemberId(r.member_id),
+            level: r.level,
+            status: r.status,
+            message_link: r.message_link,
+            excerpt: r.excerpt,
+            claimed_by: r.claimed_by,
+            claimed_at: opt_time(r.claimed_at),
+            resolved_by: r.resolved_by,
+            resolved_at: opt_time(r.resolved_at),
+            resolution_note: r.resolution_note,
+            escalations: r.escalations,
+            escalate_at: opt_time(r.escalate_at),
+            created_at: from_millis(r.created_at),
+            updated_at: from_millis(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertEventRow {
+    id: i64,
+    alert_id: i64,
+    at: i64,
+    actor: Option<String>,
+    action: AlertAction,
+    detail: Option<String>,
+}
+
+impl From<AlertEventRow> for AlertEvent {
+    fn from(r: AlertEventRow) -> Self {
+        AlertEvent {
+            id: AlertEventId(r.id),
+            alert_id: AlertId(r.alert_id),
+            at: from_millis(r.at),
+            actor: r.actor,
+            action: r.action,
+            detail: r.detail,
+        }
+    }
+}
+
+macro_rules! delivery_columns {
+    () => {
+        "id, kind, platform, target_kind, target_id, payload, idempotency_key, state, attempts, available_at, lease, delivered_at, last_error, created_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    kind: DeliveryKind,
+    platform: Platform,
+    target_kind: TargetKind,
+    target_id: String,
+    payload: String,
+    idempotency_key: String,
+    state: DeliveryState,
+    attempts: i64,
+    available_at: Option<i64>,
+    lease: Option<i64>,
+    delivered_at: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+}
+
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<(Delivery, Option<i64>)> {
+        let payload: Payload = serde_json::from_str(&self.payload)
+            .map_err(|e| corrupt(format!("delivery {} payload: {e}", self.id)))?;
+        let delivery = Delivery {
+            id: DeliveryId(self.id),
+            kind: self.kind,
+            target: Target { platform: self.platform, kind: self.target_kind, id: self.target_id },
+            payload,
+            idempotency_key: self.idempotency_key,
+            state: self.state,
+            attempts: self.attempts,
+            available_at: opt_time(self.available_at),
+            delivered_at: opt_time(self.delivered_at),
+            last_error: self.last_error,
+            created_at: from_millis(self.created_at),
+        };
+        Ok((delivery, self.lease))
+    }
+}
+
+fn into_claims(rows: Vec<DeliveryRow>) -> Result<Vec<Claimed>> {
+    let mut claims = rows
+        .into_iter()
+        .map(|row| {
+            let (delivery, lease) = row.into_delivery()?;
+            let lease = lease.ok_or_else(|| corrupt("claimed delivery without a lease"))?;
+            Ok(Claimed { delivery, lease })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // RETURNING gives no order guarantee (and shows the new lease time, not
+    // when each row fell due); deliver in the order the messages were made,
+    // which keeps several messages to one member in order.
+    claims.sort_by_key(|c| (c.delivery.created_at, c.delivery.id));
+    Ok(claims)
+}
+
+fn encode_payload(payload: &Payload) -> Result<String> {
+    serde_json::to_string(payload).map_err(|e| corrupt(format!("payload: {e}")))
+}
+
+/// The statement both backends use to claim, minus Postgres' lock clause.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE deliveries SET attempts = attempts + 1, available_at = $3, lease = $4 \
+             WHERE id IN (SELECT id FROM deliveries \
+                          WHERE platform = $1 AND available_at <= $2 \
+                          ORDER BY available_at, id LIMIT $5 ",
+            $lock,
+            ") RETURNING ",
+            $crate::store::delivery_columns!()
+        )
+    };
+}
+pub(crate) use claim_sql;
+
+/// Implements [`Store`] for a backend whose pool type is `sqlx::Pool<$db>`.
+/// The backend type provides `migrate_impl`, `claim_impl` and `close_impl`.
+macro_rules! shared_store_impl {
+    ($store:ty, $db:ty, $backend:expr) => {
+        impl $store {
+            async fn insert_deliveries(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                deliveries: &[$crate::outbox::NewDelivery],
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<usize> {
+                let mut inserted = 0;
+                for d in deliveries {
+                    let available = d.not_before.map_or(now, |t| t.max(now));
+                    let result = sqlx::query(
+                        "INSERT INTO deliveries (kind, platform, target_kind, target_id, payload, \
+                         idempotency_key, state, attempts, available_at, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8) \
+                         ON CONFLICT (idempotency_key) DO NOTHING",
+                    )
+                    .bind(d.kind)
+                    .bind(d.target.platform)
+                    .bind(d.target.kind)
+                    .bind(d.target.id.clone())
+                    .bind($crate::store::encode_payload(&d.payload)?)
+                    .bind(d.idempotency_key.clone())
+                    .bind($crate::store::millis(available))
+                    .bind($crate::store::millis(now))
+                    .execute(&mut *conn)
+                    .await?;
+                    inserted += result.rows_affected() as usize;
+                }
+                Ok(inserted)
+            }
+
+            async fn fetch_alert(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: $crate::ids::AlertId,
+            ) -> $crate::Result<Option<$crate::model::Alert>> {
+                let row = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
+                    "SELECT ",
+                    $crate::store::alert_columns!(),
+                    " FROM alerts WHERE id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn insert_alert_event(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: $crate::ids::AlertId,
+                at: $crate::clock::Timestamp,
+                actor: Option<&str>,
+                action: $crate::model::AlertAction,
+                detail: Option<&str>,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO alert_events (alert_id, at, actor, action, detail) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id.0)
+                .bind($crate::store::millis(at))
+                .bind(actor.map(str::to_owned))
+                .bind(action)
+                .bind(detail.map(str::to_owned))
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            /// Runs one guarded lifecycle UPDATE (binding id, actor, time and,
+            /// if given, the note as `$1..$4`) and its audit entry in one
+            /// transaction; reports whether the guard let it through.
+            async fn transition_alert(
+                &self,
+                id: $crate::ids::AlertId,
+                update: &'static str,
+                by: &str,
+                note: Option<&str>,
+                action: $crate::model::AlertAction,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::AlertTransition> {
+                use $crate::model::AlertTransition;
+                let mut tx = self.pool.begin().await?;
+                let mut query = sqlx::query(update)
+                    .bind(id.0)
+                    .bind(by.to_owned())
+                    .bind($crate::store::millis(now));
+                if let Some(note) = note {
+                    query = query.bind(note.to_owned());
+                }
+                let changed = query.execute(&mut *tx).await?.rows_affected();
+                if changed == 1 {
+                    Self::insert_alert_event(&mut tx, id, now, Some(by), action, note).await?;
+                }
+                let alert = Self::fetch_alert(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(match (alert, changed) {
+                    (None, _) => AlertTransition::NotFound,
+                    (Some(a), 1) => AlertTransition::Done(a),
+                    (Some(a), _) => AlertTransition::NotAllowed(a),
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> $crate::store::Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> $crate::Result<()> {
+                self.migrate_impl().await
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            #[tracing::instrument(skip(self, group), fields(platform = %group.platform))]
+            async fn upsert_group(
+                &self,
+                group: &$crate::model::NewGroup,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Group> {
+                let settings = serde_json::to_string(&group.settings)
+                    .map_err(|e| $crate::store::corrupt(format!("group settings: {e}")))?;
+                let row = sqlx::query_as::<_, $crate::store::GroupRow>(concat!(
+                    "INSERT INTO groups (platform, external_id, moderator_channel, region, \
+                     timezone, checkin_cron, settings, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (platform, external_id) DO UPDATE SET \
+                     moderator_channel = excluded.moderator_channel, region = excluded.region, \
+                     timezone = excluded.timezone, checkin_cron = excluded.checkin_cron, \
+                     settings = excluded.settings RETURNING ",
+                    $crate::store::group_columns!()
+                ))
+                .bind(group.platform)
+                .bind(group.external_id.clone())
+                .bind(group.moderator_channel.clone())
+                .bind(group.region.clone())
+                .bind(group.timezone.clone())
+                .bind(group.checkin_cron.clone())
+                .bind(settings)
+                .bind($crate::store::millis(now))
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_into()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn group(
+                &self,
+                platform: $crate::ids::Platform,
+                external_id: &str,
+            ) -> $crate::Result<Option<$crate::model::Group>> {
+                let row = sqlx::query_as::<_, $crate::store::GroupRow>(concat!(
+                    "SELECT ",
+                    $crate::store::group_columns!(),
+                    " FROM groups WHERE platform = $1 AND external_id = $2"
+                ))
+                .bind(platform)
+                .bind(external_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn groups(&self) -> $crate::Result<Vec<$crate::model::Group>> {
+                let rows = sqlx::query_as::<_, $crate::store::GroupRow>(concat!(
+                    "SELECT ",
+                    $crate::store::group_columns!(),
+                    " FROM groups ORDER BY id"
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            #[tracing::instrument(skip(self, member, display_name))]
+            async fn upsert_member(
+                &self,
+                member: &$crate::ids::MemberRef,
+                display_name: &str,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Member> {
+                let row = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
+                    "INSERT INTO members (platform, external_id, display_name, created_at) \
+                     VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (platform, external_id) DO UPDATE SET \
+                     display_name = excluded.display_name RETURNING ",
+                    $crate::store::member_columns!()
+                ))
+                .bind(member.platform)
+                .bind(member.id.clone())
+                .bind(display_name.to_owned())
+                .bind($crate::store::millis(now))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            #[tracing::instrument(skip(self, member))]
+            async fn member(
+                &self,
+                member: &$crate::ids::MemberRef,
+            ) -> $crate::Result<Option<$crate::model::Member>> {
+                let row = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
+                    "SELECT ",
+                    $crate::store::member_columns!(),
+                    " FROM members WHERE platform = $1 AND external_id = $2"
+                ))
+                .bind(member.platform)
+                .bind(member.id.clone())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn set_member_timezone(
+                &self,
+                id: $crate::ids::MemberId,
+                timezone: Option<&str>,
+            ) -> $crate::Result<()> {
+                sqlx::query("UPDATE members SET timezone = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(timezone.map(str::to_owned))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn set_member_paused_until(
+                &self,
+                id: $crate::ids::MemberId,
+                until: Option<$crate::clock::Timestamp>,
+            ) -> $crate::Result<()> {
+                sqlx::query("UPDATE members SET paused_until = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(until.map($crate::store::millis))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn set_member_consent(
+                &self,
+                id: $crate::ids::MemberId,
+                consent: $crate::model::Consent,
+            ) -> $crate::Result<()> {
+                sqlx::query(
+                    "UPDATE members SET consent_checkins = $2, consent_quiet = $3, \
+                     consent_signals = $4 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(consent.checkins)
+                .bind(consent.quiet)
+                .bind(consent.checkin_signals)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn member_data(
+                &self,
+                id: $crate::ids::MemberId,
+            ) -> $crate::Result<Option<$crate::model::MemberData>> {
+                let mut tx = self.pool.begin().await?;
+                let Some(member) = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
+                    "SELECT ",
+                    $crate::store::member_columns!(),
+                    " FROM members WHERE id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                let checkins = sqlx::query_as::<_, $crate::store::CheckinRow>(concat!(
+                    "SELECT ",
+                    $crate::store::checkin_columns!(),
+                    " FROM checkins WHERE member_id = $1 ORDER BY local_date"
+                ))
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<$crate::Result<Vec<_>>>()?;
+                let homework = sqlx::query_as::<_, $crate::store::HomeworkRow>(concat!(
+                    "SELECT ",
+                    $crate::store::homework_columns!(),
+                    " FROM homework WHERE member_id = $1 ORDER BY id"
+                ))
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+                tx.commit().await?;
+                Ok(Some($crate::model::MemberData { member: member.into(), checkins, homework }))
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn delete_member(&self, id: $crate::ids::MemberId) -> $crate::Result<bool> {
+                let done = sqlx::query("DELETE FROM members WHERE id = $1")
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip(self, checkin), fields(member = %checkin.member_id))]
+            async fn save_checkin(
+                &self,
+                checkin: &$crate::model::NewCheckin,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Checkin> {
+                let row = sqlx::query_as::<_, $crate::store::CheckinRow>(concat!(
+                    "INSERT INTO checkins (member_id, group_id, local_date, mood, sleep, \
+                     connection, note, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+                     ON CONFLICT (member_id, local_date) DO UPDATE SET \
+                     group_id = excluded.group_id, mood = excluded.mood, sleep = excluded.sleep, \
+                     connection = excluded.connection, note = excluded.note, \
+                     updated_at = excluded.updated_at RETURNING ",
+                    $crate::store::checkin_columns!()
+                ))
+                .bind(checkin.member_id.0)
+                .bind(checkin.group_id.map(|g| g.0))
+                .bind(checkin.local_date.format("%Y-%m-%d").to_string())
+                .bind(checkin.mood)
+                .bind(checkin.sleep)
+                .bind(checkin.connection.clone())
+                .bind(checkin.note.clone())
+                .bind($crate::store::millis(now))
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_into()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn checkins(
+                &self,
+                member: $crate::ids::MemberId,
+                since: chrono::NaiveDate,
+            ) -> $crate::Result<Vec<$crate::model::Checkin>> {
+                let rows = sqlx::query_as::<_, $crate::store::CheckinRow>(concat!(
+                    "SELECT ",
+                    $crate::store::checkin_columns!(),
+                    " FROM checkins WHERE member_id = $1 AND local_date >= $2 ORDER BY local_date"
+                ))
+                .bind(member.0)
+                .bind(since.format("%Y-%m-%d").to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            #[tracing::instrument(skip(self, homework), fields(member = %homework.member_id))]
+            async fn add_homework(
+                &self,
+                homework: &$crate::model::NewHomework,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Homework> {
+                let row = sqlx::query_as::<_, $crate::store::HomeworkRow>(concat!(
+                    "INSERT INTO homework (member_id, group_id, template, title, details, status, \
+                     due_at, assigned_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8) RETURNING ",
+                    $crate::store::homework_columns!()
+                ))
+                .bind(homework.member_id.0)
+                .bind(homework.group_id.map(|g| g.0))
+                .bind(homework.template.clone())
+                .bind(homework.title.clone())
+                .bind(homework.details.clone())
+                .bind(homework.due_at.map($crate::store::millis))
+                .bind(homework.assigned_by.clone())
+                .bind($crate::store::millis(now))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn homework(
+                &self,
+                member: $crate::ids::MemberId,
+            ) -> $crate::Result<Vec<$crate::model::Homework>> {
+                let rows = sqlx::query_as::<_, $crate::store::HomeworkRow>(concat!(
+                    "SELECT ",
+                    $crate::store::homework_columns!(),
+                    " FROM homework WHERE member_id = $1 ORDER BY id DESC"
+                ))
+                .bind(member.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            #[tracing::instrument(skip(self, reflection))]
+            async fn settle_homework(
+                &self,
+                id: $crate::ids::HomeworkId,
+                member: $crate::ids::MemberId,
+                status: $crate::model::HomeworkStatus,
+                reflection: Option<&str>,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<Option<$crate::model::Homework>> {
+                let completed =
+                    (status != $crate::model::HomeworkStatus::Open).then(|| $crate::store::millis(now));
+                let row = sqlx::query_as::<_, $crate::store::HomeworkRow>(concat!(
+                    "UPDATE homework SET status = $3, reflection = COALESCE($4, reflection), \
+                     completed_at = $5 WHERE id = $1 AND member_id = $2 RETURNING ",
+                    $crate::store::homework_columns!()
+                ))
+                .bind(id.0)
+                .bind(member.0)
+                .bind(status)
+                .bind(reflection.map(str::to_owned))
+                .bind(completed)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            #[tracing::instrument(skip(self, alert, deliveries), fields(group = %alert.group_id, level = %alert.level))]
+            async fn open_alert(
+                &self,
+                alert: &$crate::model::NewAlert,
+                deliveries: &[$crate::outbox::NewDelivery],
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Alert> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
+                    "INSERT INTO alerts (group_id, member_id, level, status, message_link, \
+                     excerpt, escalate_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $7) RETURNING ",
+                    $crate::store::alert_columns!()
+                ))
+                .bind(alert.group_id.0)
+                .bind(alert.member_id.0)
+                .bind(alert.level)
+                .bind(alert.message_link.clone())
+                .bind(alert.excerpt.clone())
+                .bind(alert.escalate_at.map($crate::store::millis))
+                .bind($crate::store::millis(now))
+                .fetch_one(&mut *tx)
+                .await?;
+                let alert: $crate::model::Alert = row.into();
+                Self::insert_alert_event(
+                    &mut tx,
+                    alert.id,
+                    now,
+                    None,
+                    $crate::model::AlertAction::Opened,
+                    Some(alert.level.as_str()),
+                )
+                .await?;
+                Self::insert_deliveries(&mut tx, deliveries, now).await?;
+                tx.commit().await?;
+                Ok(alert)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn alert(
+                &self,
+                id: $crate::ids::AlertId,
+            ) -> $crate::Result<Option<$crate::model::Alert>> {
+                let mut conn = self.pool.acquire().await?;
+                Self::fetch_alert(&mut conn, id).await
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn alerts(
+                &self,
+                group: $crate::ids::GroupId,
+                unresolved_only: bool,
+            ) -> $crate::Result<Vec<$crate::model::Alert>> {
+                let rows = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
+                    "SELECT ",
+                    $crate::store::alert_columns!(),
+                    " FROM alerts WHERE group_id = $1 AND ($2 = FALSE OR status <> 'resolved') \
+                     ORDER BY id DESC"
+                ))
+                .bind(group.0)
+                .bind(unresolved_only)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn claim_alert(
+                &self,
+                id: $crate::ids::AlertId,
+                by: &str,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::AlertTransition> {
+                self.transition_alert(
+                    id,
+                    "UPDATE alerts SET status = 'claimed', claimed_by = $2, claimed_at = $3, \
+                     updated_at = $3, escalate_at = NULL \
+                     WHERE id = $1 AND status = 'open'",
+                    by,
+                    None,
+                    $crate::model::AlertAction::Claimed,
+                    now,
+                )
+                .await
+            }
+
+            async fn resolve_alert(
+                &self,
+                id: $crate::ids::AlertId,
+                by: &str,
+                note: &str,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::AlertTransition> {
+                self.transition_alert(
+                    id,
+                    "UPDATE alerts SET status = 'resolved', resolved_by = $2, resolved_at = $3, \
+                     resolution_note = $4, updated_at = $3, escalate_at = NULL \
+                     WHERE id = $1 AND status <> 'resolved'",
+                    by,
+                    Some(note),
+                    $crate::model::AlertAction::Resolved,
+                    now,
+                )
+                .await
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn alert_events(
+                &self,
+                id: $crate::ids::AlertId,
+            ) -> $crate::Result<Vec<$crate::model::AlertEvent>> {
+                let rows = sqlx::query_as::<_, $crate::store::AlertEventRow>(
+                    "SELECT id, alert_id, at, actor, action, detail FROM alert_events \
+                     WHERE alert_id = $1 ORDER BY id",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            #[tracing::instrument(skip(self, deliveries), fields(count = deliveries.len()))]
+            async fn enqueue(
+                &self,
+                deliveries: &[$crate::outbox::NewDelivery],
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<usize> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = Self::insert_deliveries(&mut tx, deliveries, now).await?;
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn claim_deliveries(
+                &self,
+                platform: $crate::ids::Platform,
+                now: $crate::clock::Timestamp,
+                limit: i64,
+                lease: std::time::Duration,
+            ) -> $crate::Result<Vec<$crate::outbox::Claimed>> {
+                let token: i64 = rand::random();
+                let until = $crate::store::millis(now)
+                    .saturating_add($crate::store::lease_millis(lease));
+                let rows = sqlx::query_as::<_, $crate::store::DeliveryRow>(Self::CLAIM_SQL)
+                    .bind(platform)
+                    .bind($crate::store::millis(now))
+                    .bind(until)
+                    .bind(token)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                $crate::store::into_claims(rows)
+            }
+
+            #[tracing::instrument(skip(self, claim), fields(id = %claim.delivery.id))]
+            async fn mark_delivered(
+                &self,
+                claim: &$crate::outbox::Claimed,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE deliveries SET state = 'delivered', delivered_at = $3, \
+                     available_at = NULL, lease = NULL WHERE id = $1 AND lease = $2",
+                )
+                .bind(claim.delivery.id.0)
+                .bind(claim.lease)
+                .bind($crate::store::millis(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip(self, claim, error), fields(id = %claim.delivery.id))]
+            async fn fail_delivery(
+                &self,
+                claim: &$crate::outbox::Claimed,
+                error: &str,
+                action: $crate::outbox::FailureAction,
+            ) -> $crate::Result<bool> {
+                use $crate::outbox::{DeliveryState, FailureAction};
+                let (state, available) = match action {
+                    FailureAction::RetryAt(at, state) => (state, Some($crate::store::millis(at))),
+                    FailureAction::Dead => (DeliveryState::Dead, None),
+                };
+                let done = sqlx::query(
+                    "UPDATE deliveries SET state = $3, available_at = $4, last_error = $5, \
+                     lease = NULL WHERE id = $1 AND lease = $2",
+                )
+                .bind(claim.delivery.id.0)
+                .bind(claim.lease)
+                .bind(state)
+                .bind(available)
+                .bind(error.to_owned())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip(self, claim), fields(id = %claim.delivery.id))]
+            async fn release_delivery(
+                &self,
+                claim: &$crate::outbox::Claimed,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE deliveries SET available_at = $3, lease = NULL, \
+                     attempts = attempts - 1 WHERE id = $1 AND lease = $2",
+                )
+                .bind(claim.delivery.id.0)
+                .bind(claim.lease)
+                .bind($crate::store::millis(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn delivery(
+                &self,
+                idempotency_key: &str,
+            ) -> $crate::Result<Option<$crate::outbox::Delivery>> {
+                let row = sqlx::query_as::<_, $crate::store::DeliveryRow>(concat!(
+                    "SELECT ",
+                    $crate::store::delivery_columns!(),
+                    " FROM deliveries WHERE idempotency_key = $1"
+                ))
+                .bind(idempotency_key.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| r.into_delivery().map(|(d, _)| d)).transpose()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn undeliverable(
+                &self,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::outbox::Delivery>> {
+                let rows = sqlx::query_as::<_, $crate::store::DeliveryRow>(concat!(
+                    "SELECT ",
+                    $crate::store::delivery_columns!(),
+                    " FROM deliveries WHERE state IN ('failing', 'dead') ORDER BY id DESC LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(|r| r.into_delivery().map(|(d, _)| d)).collect()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn pending_deliveries(&self) -> $crate::Result<i64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM deliveries WHERE state IN ('queued', 'failing')",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n)
+            }
+        }
+    };
+}
+pub(crate) use {
+    alert_columns, checkin_columns, delivery_columns, group_columns, homework_columns,
+    member_columns, shared_store_impl,
+};

@@ -1,0 +1,50 @@
+//! The Postgres store: for several bot processes sharing one database.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+
+use super::{Backend, ConnectOptions, claim_sql, shared_store_impl};
+use crate::Result;
+
+/// [`super::Store`] on Postgres.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool<Postgres>,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl PostgresStore {
+    // Several processes claim at once: SKIP LOCKED lets each take rows no
+    // other transaction holds, instead of waiting on them or double-claiming.
+    const CLAIM_SQL: &'static str = claim_sql!("FOR UPDATE SKIP LOCKED");
+
+    /// Connects to `url`.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self> {
+        let connect = PgConnectOptions::from_str(url)?;
+        Self::connect_with(connect, options).await
+    }
+
+    /// Connects with prepared options (tests use this to set a schema).
+    pub async fn connect_with(connect: PgConnectOptions, options: &ConnectOptions) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for benchmarks and diagnostics.
+    pub fn pool(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    async fn migrate_impl(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+shared_store_impl!(PostgresStore, Postgres, Backend::Postgres);
