@@ -1,0 +1,821 @@
+//! Configuration: loads the TOML file, validates *everything* up front and
+//! reports every problem at once with its key path, then builds [`Config`].
+//!
+//! We walk the TOML tree ourselves instead of deriving `Deserialize` with
+//! `deny_unknown_fields`, because serde stops at the first error and a person
+//! fixing a config wants the whole list, e.g.
+//! `groups[0].checkin.timezone: unknown time zone "Mars/Base"`.
+//!
+//! Secrets never appear in the file: keys ending in `_env` name environment
+//! variables, whose values are read here, held in [`Secret`] and never
+//! printed.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipt_core::ids::Platform;
+use ipt_core::model::GroupSettings;
+use ipt_core::region;
+use ipt_core::schedule::{parse_cron, parse_zone};
+use ipt_core::store::backend_of;
+use toml::{Table, Value};
+
+/// A secret value read from the environment. Its `Debug` and `Display` never
+/// show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; pass it straight to the library that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where data lives.
+    pub database: DatabaseConfig,
+    /// The local terminal platform, if enabled.
+    pub console: Option<ConsoleConfig>,
+    /// Matrix, if its section is present.
+    pub matrix: Option<MatrixConfig>,
+    /// Discord, if its section is present.
+    pub discord: Option<DiscordConfig>,
+    /// Outbox delivery settings.
+    pub outbox: OutboxConfig,
+    /// Groups set up in the file (more can be set up at runtime).
+    pub groups: Vec<GroupConfig>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `url` or the value of `url_env`. Secret because a Postgres URL may
+    /// carry a password.
+    pub url: Secret,
+    /// `max_connections`.
+    pub max_connections: u32,
+}
+
+impl DatabaseConfig {
+    /// The URL with any password replaced, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact_url(self.url.expose())
+    }
+}
+
+/// `[console]`
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// The demo group's id.
+    pub group: String,
+    /// The name you have in the demo group.
+    pub member: String,
+}
+
+/// How the Matrix account logs in.
+#[derive(Debug, Clone)]
+pub enum MatrixAuth {
+    /// `password_env`.
+    Password(Secret),
+    /// `access_token_env`.
+    AccessToken(Secret),
+}
+
+/// `[matrix]`
+#[derive(Debug, Clone)]
+pub struct MatrixConfig {
+    /// Homeserver base URL.
+    pub homeserver: url::Url,
+    /// The bot's user id.
+    pub user: String,
+    /// Credentials.
+    pub auth: MatrixAuth,
+    /// Where matrix-sdk keeps its state and crypto stores.
+    pub store_dir: PathBuf,
+    /// Command prefix, e.g. `!ipt`.
+    pub command_prefix: String,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    /// The bot token.
+    pub token: Secret,
+    /// A REST proxy that owns rate limiting, if any.
+    pub http_proxy: Option<url::Url>,
+}
+
+/// `[outbox]`
+#[derive(Debug, Clone)]
+pub struct OutboxConfig {
+    /// Attempts before an ordinary delivery is given up (critical ones never are).
+    pub max_attempts: i64,
+    /// How long a claimed delivery is held before another worker may retake it.
+    pub lease: Duration,
+    /// Deliveries claimed at a time.
+    pub batch_size: i64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self { max_attempts: 12, lease: Duration::from_secs(60), batch_size: 32 }
+    }
+}
+
+/// `[[groups]]`
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// Platform.
+    pub platform: Platform,
+    /// Platform id of the group.
+    pub id: String,
+    /// Moderator channel or room.
+    pub moderator_channel: Option<String>,
+    /// Region code, upper case.
+    pub region: String,
+    /// Check-in schedule, if any.
+    pub checkin: Option<CheckinConfig>,
+    /// Settings stored with the group.
+    pub settings: GroupSettings,
+}
+
+impl GroupConfig {
+    /// The group's time zone: its check-in zone, else UTC.
+    pub fn timezone(&self) -> &str {
+        self.checkin.as_ref().map_or("UTC", |c| c.timezone.as_str())
+    }
+}
+
+/// `groups[].checkin`
+#[derive(Debug, Clone)]
+pub struct CheckinConfig {
+    /// 6-field cron.
+    pub cron: String,
+    /// IANA zone.
+    pub timezone: String,
+}
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where: `groups[0].checkin.timezone`.
+    pub path: String,
+    /// What is wrong, and where possible how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors {
+    /// The file.
+    pub file: PathBuf,
+    /// The problems, in file order.
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        writeln!(
+            f,
+            "{} has {n} problem{}:",
+            self.file.display(),
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let fail = |message: String| ConfigErrors {
+        file: path.to_owned(),
+        errors: vec![ConfigError { path: String::new(), message }],
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format!("cannot read the config file: {e}")))?;
+    parse(&text, &|name| std::env::var(name).ok()).map_err(|errors| ConfigErrors {
+        file: path.to_owned(),
+        errors,
+    })
+}
+
+/// Validates config text. `env` looks up environment variables (tests pass
+/// their own).
+pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, Vec<ConfigError>> {
+    let root: Table = toml::from_str(text).map_err(|e| {
+        vec![ConfigError {
+            path: String::new(),
+            message: format!("not valid TOML: {}", e.to_string().trim_end()),
+        }]
+    })?;
+    let mut v = Validator { errors: Vec::new(), env };
+    let config = v.root(&root);
+    if v.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(v.errors)
+    }
+}
+
+/// Replaces the password in `scheme://user:password@host/…` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+struct Validator<'e> {
+    errors: Vec<ConfigError>,
+    env: &'e dyn Fn(&str) -> Option<String>,
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "a whole number",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "true or false",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "a list",
+        Value::Table(_) => "a table",
+    }
+}
+
+/// Edit distance, for "did you mean" hints on misspelt keys.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl Validator<'_> {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError { path: path.into(), message: message.into() });
+    }
+
+    fn known_keys(&mut self, table: &Table, path: &str, allowed: &[&str]) {
+        for key in table.keys() {
+            if allowed.contains(&key.as_str()) {
+                continue;
+            }
+            let hint = allowed
+                .iter()
+                .filter(|k| distance(k, key) <= 2)
+                .min_by_key(|k| distance(k, key))
+                .map(|k| format!("; did you mean \"{k}\"?"))
+                .unwrap_or_else(|| format!("; known keys here: {}", allowed.join(", ")));
+            self.error(join(path, key), format!("unknown key{hint}"));
+        }
+    }
+
+    fn string(&mut self, table: &Table, path: &str, key: &str) -> Option<String> {
+        match table.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.error(join(path, key), format!("expected a string, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, table: &Table, path: &str, key: &str) -> Option<bool> {
+        match table.get(key)? {
+            Value::Boolean(b) => Some(*b),
+            other => {
+                self.error(join(path, key), format!("expected true or false, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, table: &Table, path: &str, key: &str, range: (i64, i64)) -> Option<i64> {
+        let value = table.get(key)?;
+        match value {
+            Value::Integer(n) if (range.0..=range.1).contains(n) => Some(*n),
+            Value::Integer(n) => {
+                self.error(join(path, key), format!("{n} is out of range; use {} to {}", range.0, range.1));
+                None
+            }
+            other => {
+                self.error(join(path, key), format!("expected a whole number, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn table<'t>(&mut self, parent: &'t Table, path: &str, key: &str) -> Option<&'t Table> {
+        match parent.get(key)? {
+            Value::Table(t) => Some(t),
+            other => {
+                self.error(join(path, key), format!("expected a table, found {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// Reads the environment variable named by `table[key]`; a missing
+    /// variable is an error that names the variable, never a value.
+    fn secret(&mut self, table: &Table, path: &str, key: &str) -> Option<Secret> {
+        let name = self.string(table, path, key)?;
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            self.error(join(path, key), format!("\"{name}\" is not an environment variable name"));
+            return None;
+        }
+        match (self.env)(name) {
+            Some(value) if !value.trim().is_empty() => Some(Secret(value)),
+            _ => {
+                self.error(join(path, key), format!("environment variable {name} is not set"));
+                None
+            }
+        }
+    }
+
+    fn http_url(&mut self, path: String, text: &str) -> Option<url::Url> {
+        match url::Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            _ => {
+                self.error(path, format!("\"{text}\" is not an http:// or https:// URL"));
+                None
+            }
+        }
+    }
+
+    fn root(&mut self, root: &Table) -> Config {
+        self.known_keys(root, "", &["database", "console", "matrix", "discord", "outbox", "groups"]);
+        let database = self.database(root);
+        let console = self.console(root);
+        let matrix = self.table(root, "", "matrix").and_then(|t| self.matrix(t));
+        let discord = self.table(root, "", "discord").and_then(|t| self.discord(t));
+        let outbox = self.outbox(root);
+        let enabled = |p: Platform| match p {
+            Platform::Console => console.is_some(),
+            Platform::Matrix => root.contains_key("matrix"),
+            Platform::Discord => root.contains_key("discord"),
+        };
+        let groups = self.groups(root, &enabled);
+        if !root.contains_key("matrix") && !root.contains_key("discord") && console.is_none() {
+            self.error(
+                "",
+                "no platform is enabled: set [console] enabled = true, or add a [matrix] or [discord] section",
+            );
+        }
+        Config { database, console, matrix, discord, outbox, groups }
+    }
+
+    fn database(&mut self, root: &Table) -> DatabaseConfig {
+        let default = DatabaseConfig {
+            url: Secret("sqlite://ipt-bot.db".into()),
+            max_connections: 8,
+        };
+        let Some(t) = self.table(root, "", "database") else {
+            return default;
+        };
+        self.known_keys(t, "database", &["url", "url_env", "max_connections"]);
+        let url = match (t.contains_key("url"), t.contains_key("url_env")) {
+            (true, true) => {
+                self.error("database", "set url or url_env, not both");
+                None
+            }
+            (false, true) => self.secret(t, "database", "url_env"),
+            (_, false) => self.string(t, "database", "url").map(Secret),
+        };
+        if let Some(url) = &url
+            && backend_of(url.expose()).is_none()
+        {
+            let shown = redact_url(url.expose());
+            self.error(
+                if t.contains_key("url") { "database.url" } else { "database.url_env" },
+                format!("\"{shown}\" is not a database URL; use sqlite://FILE or postgres://USER@HOST/DB"),
+            );
+        }
+        let max_connections = self.int(t, "database", "max_connections", (1, 256)).unwrap_or(8);
+        DatabaseConfig {
+            url: url.unwrap_or(default.url),
+            max_connections: u32::try_from(max_connections).unwrap_or(8),
+        }
+    }
+
+    fn console(&mut self, root: &Table) -> Option<ConsoleConfig> {
+        let t = self.table(root, "", "console")?;
+        self.known_keys(t, "console", &["enabled", "group", "member"]);
+        let enabled = self.bool(t, "console", "enabled").unwrap_or(false);
+        let group = self.string(t, "console", "group").unwrap_or_else(|| "demo".into());
+        let member = self.string(t, "console", "member").unwrap_or_else(|| "you".into());
+        for (key, value) in [("group", &group), ("member", &member)] {
+            if value.trim().is_empty() {
+                self.error(join("console", key), "must not be empty");
+            }
+        }
+        enabled.then(|| ConsoleConfig { group: group.trim().into(), member: member.trim().into() })
+    }
+
+    fn matrix(&mut self, t: &Table) -> Option<MatrixConfig> {
+        let p = "matrix";
+        self.known_keys(
+            t,
+            p,
+            &["homeserver", "user", "password_env", "access_token_env", "store_dir", "command_prefix"],
+        );
+        let homeserver = match self.string(t, p, "homeserver") {
+            Some(s) => self.http_url(join(p, "homeserver"), &s),
+            None => {
+                self.error(join(p, "homeserver"), "missing; the homeserver's URL, e.g. \"https://matrix.example.org\"");
+                None
+            }
+        };
+        let user = self.string(t, p, "user");
+        match &user {
+            Some(u) if is_matrix_id(u, '@') => {}
+            Some(u) => self.error(join(p, "user"), format!("\"{u}\" is not a Matrix user id like \"@ipt-bot:example.org\"")),
+            None => self.error(join(p, "user"), "missing; the bot's Matrix user id, e.g. \"@ipt-bot:example.org\""),
+        }
+        let auth = match (t.contains_key("password_env"), t.contains_key("access_token_env")) {
+            (true, true) => {
+                self.error(p, "set password_env or access_token_env, not both");
+                None
+            }
+            (true, false) => self.secret(t, p, "password_env").map(MatrixAuth::Password),
+            (false, true) => self.secret(t, p, "access_token_env").map(MatrixAuth::AccessToken),
+            (false, false) => {
+                self.error(p, "set password_env (or access_token_env) to the environment variable holding the bot's credentials");
+                None
+            }
+        };
+        let store_dir = self.string(t, p, "store_dir").unwrap_or_else(|| "matrix-store".into());
+        let command_prefix = self.string(t, p, "command_prefix").unwrap_or_else(|| "!ipt".into());
+        if command_prefix.trim().is_empty() || command_prefix.contains(char::is_whitespace) {
+            self.error(join(p, "command_prefix"), "must be one word without spaces, e.g. \"!ipt\"");
+        }
+        Some(MatrixConfig {
+            homeserver: homeserver?,
+            user: user?,
+            auth: auth?,
+            store_dir: PathBuf::from(store_dir),
+            command_prefix,
+        })
+    }
+
+    fn discord(&mut self, t: &Table) -> Option<DiscordConfig> {
+        let p = "discord";
+        self.known_keys(t, p, &["token_env", "http_proxy"]);
+        let token = if t.contains_key("token_env") {
+            self.secret(t, p, "token_env")
+        } else {
+            self.error(join(p, "token_env"), "missing; the environment variable holding the bot token, e.g. \"DISCORD_TOKEN\"");
+            None
+        };
+        let http_proxy = match self.string(t, p, "http_proxy") {
+            Some(s) if !s.trim().is_empty() => self.http_url(join(p, "http_proxy"), s.trim()),
+            _ => None,
+        };
+        Some(DiscordConfig { token: token?, http_proxy })
+    }
+
+    fn outbox(&mut self, root: &Table) -> OutboxConfig {
+        let mut out = OutboxConfig::default();
+        let Some(t) = self.table(root, "", "outbox") else {
+            return out;
+        };
+        self.known_keys(t, "outbox", &["max_attempts", "lease_seconds", "batch_size"]);
+        if let Some(n) = self.int(t, "outbox", "max_attempts", (1, 1000)) {
+            out.max_attempts = n;
+        }
+        if let Some(n) = self.int(t, "outbox", "lease_seconds", (5, 3600)) {
+            out.lease = Duration::from_secs(n.unsigned_abs());
+        }
+        if let Some(n) = self.int(t, "outbox", "batch_size", (1, 1000)) {
+            out.batch_size = n;
+        }
+        out
+    }
+
+    fn groups(&mut self, root: &Table, enabled: &dyn Fn(Platform) -> bool) -> Vec<GroupConfig> {
+        let list = match root.get("groups") {
+            None => return Vec::new(),
+            Some(Value::Array(list)) => list,
+            Some(other) => {
+                self.error("groups", format!("expected a list of [[groups]] tables, found {}", type_name(other)));
+                return Vec::new();
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut groups = Vec::new();
+        for (i, item) in list.iter().enumerate() {
+            let path = format!("groups[{i}]");
+            let Value::Table(t) = item else {
+                self.error(path, format!("expected a table, found {}", type_name(item)));
+                continue;
+            };
+            if let Some(g) = self.group(t, &path, enabled) {
+                if !seen.insert((g.platform, g.id.clone())) {
+                    self.error(join(&path, "id"), format!("group \"{}\" is listed twice", g.id));
+                }
+                groups.push(g);
+            }
+        }
+        groups
+    }
+
+    fn group(&mut self, t: &Table, path: &str, enabled: &dyn Fn(Platform) -> bool) -> Option<GroupConfig> {
+        self.known_keys(
+            t,
+            path,
+            &["platform", "id", "moderator_channel", "region", "checkin", "escalate_after", "alert_excerpts"],
+        );
+        let platform = match self.string(t, path, "platform") {
+            Some(p) => match p.parse::<Platform>() {
+                Ok(p) if enabled(p) => Some(p),
+                Ok(p) => {
+                    self.error(join(path, "platform"), format!("{p} is not enabled in this config; add its section or remove the group"));
+                    None
+                }
+                Err(_) => {
+                    self.error(join(path, "platform"), format!("\"{p}\" is not a platform; use matrix, discord or console"));
+                    None
+                }
+            },
+            None => {
+                self.error(join(path, "platform"), "missing; matrix, discord or console");
+                None
+            }
+        };
+        let id = self.string(t, path, "id").map(|s| s.trim().to_owned());
+        match (&id, platform) {
+            (None, _) => self.error(join(path, "id"), "missing; the Matrix room id or Discord server (guild) id"),
+            (Some(id), _) if id.is_empty() => self.error(join(path, "id"), "must not be empty"),
+            (Some(id), Some(Platform::Matrix)) if !is_matrix_id(id, '!') && !is_matrix_id(id, '#') => {
+                self.error(join(path, "id"), format!("\"{id}\" is not a Matrix room id (\"!abc:example.org\") or alias (\"#room:example.org\")"));
+            }
+            (Some(id), Some(Platform::Discord)) if !is_snowflake(id) => {
+                self.error(join(path, "id"), format!("\"{id}\" is not a Discord server id (a long number)"));
+            }
+            _ => {}
+        }
+        let moderator_channel = self.string(t, path, "moderator_channel").map(|s| s.trim().to_owned());
+        match (&moderator_channel, platform) {
+            (Some(c), Some(Platform::Matrix)) if !is_matrix_id(c, '!') && !is_matrix_id(c, '#') => {
+                self.error(join(path, "moderator_channel"), format!("\"{c}\" is not a Matrix room id or alias"));
+            }
+            (Some(c), Some(Platform::Discord)) if !is_snowflake(c) => {
+                self.error(join(path, "moderator_channel"), format!("\"{c}\" is not a Discord channel id (a long number)"));
+            }
+            _ => {}
+        }
+        let region = match self.string(t, path, "region") {
+            Some(r) => match region::normalize(&r) {
+                Some(r) => Some(r),
+                None => {
+                    self.error(join(path, "region"), format!("\"{r}\" is not a two-letter country code (ISO 3166-1), e.g. \"US\", \"GB\", \"DE\""));
+                    None
+                }
+            },
+            None => {
+                self.error(join(path, "region"), "missing; the two-letter country code whose crisis lines members should see, e.g. \"US\"");
+                None
+            }
+        };
+        let checkin = self.table(t, path, "checkin").and_then(|c| self.checkin(c, &join(path, "checkin")));
+        let mut settings = GroupSettings::default();
+        if let Some(text) = self.string(t, path, "escalate_after") {
+            match parse_duration(&text) {
+                Some(d) if (60..=86_400).contains(&d) => settings.escalate_after_secs = d,
+                _ => self.error(join(path, "escalate_after"), format!("\"{text}\" is not a duration from 1 minute to 24 hours, e.g. \"10m\"")),
+            }
+        }
+        if let Some(b) = self.bool(t, path, "alert_excerpts") {
+            settings.alert_excerpts = b;
+        }
+        Some(GroupConfig {
+            platform: platform?,
+            id: id?,
+            moderator_channel,
+            region: region?,
+            checkin,
+            settings,
+        })
+    }
+
+    fn checkin(&mut self, t: &Table, path: &str) -> Option<CheckinConfig> {
+        self.known_keys(t, path, &["cron", "timezone"]);
+        let cron = self.string(t, path, "cron");
+        let timezone = self.string(t, path, "timezone");
+        match &cron {
+            Some(c) => {
+                if let Err(e) = parse_cron(c) {
+                    self.error(join(path, "cron"), e.to_string());
+                }
+            }
+            None => self.error(join(path, "cron"), "missing; e.g. \"0 0 9 * * *\" for 09:00 every day"),
+        }
+        match &timezone {
+            Some(z) => {
+                if let Err(e) = parse_zone(z) {
+                    self.error(join(path, "timezone"), e.to_string());
+                }
+            }
+            None => self.error(join(path, "timezone"), "missing; an IANA zone such as \"America/New_York\""),
+        }
+        Some(CheckinConfig { cron: cron?, timezone: timezone?.trim().to_owned() })
+    }
+}
+
+/// `@local:server`, `!opaque:server` or `#alias:server`.
+fn is_matrix_id(s: &str, sigil: char) -> bool {
+    s.strip_prefix(sigil)
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(local, server)| !local.is_empty() && !server.is_empty() && !s.contains(char::is_whitespace))
+}
+
+fn is_snowflake(s: &str) -> bool {
+    (15..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `"90s"`, `"10m"`, `"2h"` → seconds.
+fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let scale = match unit.trim() {
+        "s" | "sec" | "secs" | "seconds" => 1,
+        "m" | "min" | "mins" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        parse(text, &no_env).unwrap_err().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let text = include_str!("../../config.example.toml");
+        let config = parse(text, &no_env).unwrap();
+        assert!(config.console.is_some());
+        assert!(config.database.url.expose().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn three_mistakes_are_all_reported_with_their_paths() {
+        let errs = errors(
+            r#"
+[console]
+enabled = true
+[[groups]]
+platform = "console"
+id = "demo"
+region = "US"
+checkin = { cron = "every morning", timezone = "Mars/Base" }
+colour = "blue"
+"#,
+        );
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert!(errs.iter().any(|e| e.starts_with("groups[0].checkin.cron: invalid cron expression \"every morning\"")));
+        assert!(errs.iter().any(|e| e.starts_with("groups[0].checkin.timezone: unknown time zone \"Mars/Base\"")));
+        assert!(errs.iter().any(|e| e.starts_with("groups[0].colour: unknown key")));
+    }
+
+    #[test]
+    fn misspelt_key_gets_a_suggestion() {
+        let errs = errors("[console]\nenabld = true\n");
+        assert!(errs.iter().any(|e| e.contains("console.enabld: unknown key; did you mean \"enabled\"?")), "{errs:?}");
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable_not_a_value() {
+        let errs = errors("[discord]\ntoken_env = \"IPT_TEST_UNSET_TOKEN\"\n");
+        assert_eq!(errs, vec!["discord.token_env: environment variable IPT_TEST_UNSET_TOKEN is not set"]);
+    }
+
+    #[test]
+    fn secret_values_never_show_in_debug_output() {
+        let env = |name: &str| (name == "TOK").then(|| "super-secret-value".to_owned());
+        let config = parse("[discord]\ntoken_env = \"TOK\"\n", &env).unwrap();
+        assert_eq!(config.discord.as_ref().unwrap().token.expose(), "super-secret-value");
+        assert!(!format!("{config:?}").contains("super-secret-value"));
+    }
+
+    #[test]
+    fn matrix_section_is_checked() {
+        let errs = errors("[matrix]\nhomeserver = \"matrix.org\"\nuser = \"ipt-bot\"\n");
+        assert!(errs.iter().any(|e| e.starts_with("matrix.homeserver: \"matrix.org\" is not an http")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("matrix.user:")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("matrix: set password_env")), "{errs:?}");
+    }
+
+    #[test]
+    fn group_on_a_disabled_platform_is_refused() {
+        let errs = errors("[console]\nenabled = true\n[[groups]]\nplatform = \"matrix\"\nid = \"!a:b.org\"\nregion = \"GB\"\n");
+        assert_eq!(errs, vec!["groups[0].platform: matrix is not enabled in this config; add its section or remove the group"]);
+    }
+
+    #[test]
+    fn wrong_types_and_bad_values_are_named() {
+        let errs = errors(
+            "[database]\nurl = \"mysql://x\"\n[console]\nenabled = \"yes\"\n[outbox]\nmax_attempts = 0\n",
+        );
+        assert!(errs.iter().any(|e| e.starts_with("database.url: \"mysql://x\" is not a database URL")), "{errs:?}");
+        assert!(errs.iter().any(|e| e == "console.enabled: expected true or false, found a string"), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("outbox.max_attempts: 0 is out of range")), "{errs:?}");
+    }
+
+    #[test]
+    fn syntax_error_is_reported_with_position() {
+        let errs = errors("[console\nenabled = true\n");
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("not valid TOML"), "{errs:?}");
+        assert!(errs[0].contains("line 1"), "{errs:?}");
+    }
+
+    #[test]
+    fn nothing_enabled_is_an_error() {
+        let errs = errors("[database]\nurl = \"sqlite://x.db\"\n");
+        assert!(errs.iter().any(|e| e.starts_with("no platform is enabled")), "{errs:?}");
+    }
+
+    #[test]
+    fn duplicate_groups_and_bad_regions_are_reported() {
+        let errs = errors(
+            "[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"a\"\nregion = \"XX\"\n[[groups]]\nplatform = \"console\"\nid = \"a\"\nregion = \"us\"\n[[groups]]\nplatform = \"console\"\nid = \"a\"\nregion = \"uk\"\n",
+        );
+        assert!(errs.iter().any(|e| e.starts_with("groups[0].region: \"XX\"")), "{errs:?}");
+        assert!(errs.iter().any(|e| e == "groups[2].id: group \"a\" is listed twice"), "{errs:?}");
+    }
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(redact_url("postgres://bot:hunter2@db/ipt"), "postgres://bot:***@db/ipt");
+        assert_eq!(redact_url("postgres://bot@db/ipt"), "postgres://bot@db/ipt");
+        assert_eq!(redact_url("sqlite://ipt.db"), "sqlite://ipt.db");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10m"), Some(600));
+        assert_eq!(parse_duration("90s"), Some(90));
+        assert_eq!(parse_duration("2 hours"), Some(7200));
+        assert_eq!(parse_duration("soon"), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! The console platform: you are a member of a demo group in your terminal.
+//!
+//! Each input line is a command (`/help`, `/pause 3`, `/quit`) or a message
+//! to the group. Replies are printed as the bot would send them to you;
+//! deliveries to moderators are printed marked as such, so one person can
+//! see both sides of every flow without any tokens. End of input exits
+//! cleanly, so the console can be scripted:
+//! `printf '/help\n' | ipt-bot run --config config.example.toml`.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use ipt_core::engine::{Engine, Event, Reply, Sender, Visibility};
+use ipt_core::ids::GroupRef;
+use ipt_core::outbox::{Delivery, DeliveryResult, DeliverySink, TargetKind};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+/// Where console output goes: stdout in the binary, a buffer in tests.
+#[derive(Clone)]
+pub struct SharedOut(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl std::fmt::Debug for SharedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedOut")
+    }
+}
+
+impl SharedOut {
+    /// Standard output.
+    pub fn stdout() -> Self {
+        Self::new(Box::new(std::io::stdout()))
+    }
+
+    /// Any writer.
+    pub fn new(w: Box<dyn Write + Send>) -> Self {
+        Self(Arc::new(Mutex::new(w)))
+    }
+
+    /// Writes a block of text and flushes. A closed stdout is not worth
+    /// crashing over; the text is dropped.
+    fn print(&self, text: &str) {
+        let mut out = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+/// The console user's session.
+#[derive(Debug)]
+pub struct Console {
+    engine: Engine,
+    group: GroupRef,
+    sender: Sender,
+    out: SharedOut,
+}
+
+/// Longest input line handled, in characters; longer lines are cut.
+const MAX_LINE: usize = 4000;
+
+impl Console {
+    /// A console session for `sender` in `group`.
+    pub fn new(engine: Engine, group: GroupRef, sender: Sender, out: SharedOut) -> Self {
+        Self { engine, group, sender, out }
+    }
+
+    /// The delivery sink that prints outbox deliveries.
+    pub fn sink(&self) -> Arc<dyn DeliverySink> {
+        Arc::new(ConsoleSink {
+            out: self.out.clone(),
+            me: self.sender.member.id.clone(),
+            seen: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The greeting, on stderr so scripted output stays clean.
+    pub fn banner(&self) {
+        eprintln!(
+            "ipt-bot console: you are \"{}\" in the group \"{}\". Type /help or a message; \
+             /quit or Ctrl-D ends.",
+            self.sender.display_name, self.group.id
+        );
+    }
+
+    /// Reads lines until end of input or `/quit`.
+    pub async fn run<R: AsyncBufRead + Unpin>(&self, mut input: R) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if input.read_until(b'\n', &mut buf).await? == 0 {
+                return Ok(());
+            }
+            // Invalid UTF-8 is replaced rather than refused: a member's
+            // message is never dropped for its encoding.
+            let line = String::from_utf8_lossy(&buf);
+            let line: String = line.trim().chars().take(MAX_LINE).collect();
+            if line.is_empty() {
+                continue;
+            }
+            if matches!(line.as_str(), "/quit" | "/exit") {
+                return Ok(());
+            }
+            let replies = self.engine.respond(self.event(&line)).await;
+            self.show(&replies);
+        }
+    }
+
+    fn event(&self, line: &str) -> Event {
+        match line.strip_prefix('/') {
+            Some(command) => {
+                let (name, args) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+                Event::Command {
+                    group: Some(self.group.clone()),
+                    sender: self.sender.clone(),
+                    name: name.to_lowercase(),
+                    args: args.trim().to_owned(),
+                    prefix: "/".into(),
+                }
+            }
+            None => Event::Message {
+                group: self.group.clone(),
+                sender: self.sender.clone(),
+                text: line.to_owned(),
+                link: None,
+            },
+        }
+    }
+
+    fn show(&self, replies: &[Reply]) {
+        let mut text = String::new();
+        for reply in replies {
+            let who = match reply.visibility {
+                Visibility::Here => format!("ipt-bot in {}", self.group.id),
+                Visibility::Private => "ipt-bot (only you see this)".to_owned(),
+            };
+            text.push_str(&format!("{who}:\n{}\n\n", reply.text));
+        }
+        self.out.print(&text);
+    }
+}
+
+/// Prints outbox deliveries. Remembers idempotency keys, so a retried
+/// delivery is shown once, as a real platform would.
+struct ConsoleSink {
+    out: SharedOut,
+    me: String,
+    seen: Mutex<HashSet<String>>,
+}
+
+#[async_trait::async_trait]
+impl DeliverySink for ConsoleSink {
+    async fn deliver(&self, delivery: &Delivery) -> DeliveryResult {
+        let fresh = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(delivery.idempotency_key.clone());
+        if !fresh {
+            return DeliveryResult::Delivered;
+        }
+        let target = &delivery.target;
+        let heading = match target.kind {
+            TargetKind::Member if target.id == self.me => "[private message to you]".to_owned(),
+            TargetKind::Member => format!("[private message to {}]", target.id),
+            TargetKind::Channel => format!("[to the moderators' channel \"{}\"]", target.id),
+        };
+        self.out.print(&format!("{heading}\n{}\n\n", delivery.payload.text));
+        DeliveryResult::Delivered
+    }
+}

@@ -1,0 +1,184 @@
+//! The `ipt-bot` command line. Exit status: 0 ok, 1 bad input or config,
+//! 2 runtime failure.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use ipt_bot::config;
+use ipt_bot::runtime::{self, UserError};
+use ipt_core::schedule::Schedule;
+
+/// A peer-support bot for depression support groups on Discord and Matrix,
+/// built on ideas from Interpersonal Psychotherapy (IPT). Peer support, not
+/// therapy.
+#[derive(Debug, Parser)]
+#[command(name = "ipt-bot", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every platform enabled in the config.
+    Run {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a config file; exit 1 naming every bad key.
+    CheckConfig {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Apply database migrations.
+    Migrate {
+        /// The TOML config file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Work with check-in schedules.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// Print the next fire times, one RFC 3339 UTC time a line.
+    Preview {
+        /// 6-field cron expression (sec min hour day-of-month month day-of-week).
+        #[arg(long)]
+        cron: String,
+        /// IANA time zone, e.g. America/New_York.
+        #[arg(long)]
+        tz: String,
+        /// Start after this time (RFC 3339); default now.
+        #[arg(long)]
+        from: Option<String>,
+        /// How many times to print.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        count: u16,
+    },
+}
+
+enum Failure {
+    /// Bad input or config: exit 1.
+    Input(String),
+    /// Something broke while running: exit 2.
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<UserError>() {
+            Ok(user) => Failure::Input(user.0),
+            Err(e) => Failure::Runtime(e),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(matches!(cli.command, Command::Run { .. }));
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(message)) => {
+            eprintln!("{}", message.trim_end());
+            ExitCode::from(1)
+        }
+        Err(Failure::Runtime(error)) => {
+            eprintln!("ipt-bot: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(running: bool) {
+    // The console shares the terminal with the logs, so only warnings show
+    // by default; RUST_LOG overrides.
+    let default = if running { "warn" } else { "error" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn load(path: &PathBuf) -> Result<config::Config, Failure> {
+    config::load(path).map_err(|errors| Failure::Input(errors.to_string()))
+}
+
+fn tokio() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))
+}
+
+fn execute(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::CheckConfig { config } => {
+            let c = load(&config)?;
+            println!(
+                "{}: OK ({}; database {}; {} configured group{})",
+                config.display(),
+                platforms(&c),
+                c.database.redacted_url(),
+                c.groups.len(),
+                if c.groups.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Command::Migrate { config } => {
+            let c = load(&config)?;
+            tokio()?.block_on(runtime::open_store(&c))?;
+            println!("database {} is up to date", c.database.redacted_url());
+            Ok(())
+        }
+        Command::Run { config } => {
+            let c = load(&config)?;
+            Ok(tokio()?.block_on(runtime::run(c))?)
+        }
+        Command::Schedule { command: ScheduleCommand::Preview { cron, tz, from, count } } => {
+            let schedule = Schedule::new(&cron, &tz).map_err(|e| Failure::Input(e.to_string()))?;
+            let from = match from {
+                None => Utc::now(),
+                Some(text) => DateTime::parse_from_rfc3339(text.trim())
+                    .map_err(|e| {
+                        Failure::Input(format!(
+                            "--from \"{text}\" is not an RFC 3339 time like 2026-03-07T00:00:00Z: {e}"
+                        ))
+                    })?
+                    .with_timezone(&Utc),
+            };
+            for t in schedule.next_after(from, usize::from(count)) {
+                println!("{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn platforms(c: &config::Config) -> String {
+    let mut names = Vec::new();
+    if c.console.is_some() {
+        names.push("console");
+    }
+    if c.matrix.is_some() {
+        names.push("matrix");
+    }
+    if c.discord.is_some() {
+        names.push("discord");
+    }
+    names.join(" + ")
+}

@@ -1,0 +1,284 @@
+//! The runtime: opens the store, brings the static groups from the config
+//! into it, starts one outbox worker per enabled platform and the platforms
+//! themselves, and shuts everything down gracefully on end of input (console),
+//! SIGINT or SIGTERM.
+//!
+//! Graceful shutdown means: no new claims; the delivery in flight is finished
+//! (within its grace period); deliveries claimed but not yet started are
+//! released so the next start sends them at once. Whatever a crash leaves
+//! leased is retaken when its lease runs out and resent under the same
+//! idempotency key, which the platform uses to drop the duplicate.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ipt_core::clock::{Clock, SystemClock};
+use ipt_core::engine::{Engine, Sender};
+use ipt_core::ids::{GroupRef, MemberRef, Platform};
+use ipt_core::model::{GroupSettings, NewGroup};
+use ipt_core::outbox::{DeliverySink, OutboxWorker, RetryPolicy, WorkerConfig};
+use ipt_core::store::{self, ConnectOptions, Store};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, OutboxConfig};
+use crate::console::{Console, SharedOut};
+
+/// A failure the user can fix (bad config, a platform not in this build);
+/// `main` exits 1 for these and 2 for everything else.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Opens the configured store and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let options = ConnectOptions {
+        max_connections: config.database.max_connections,
+        ..ConnectOptions::default()
+    };
+    let shown = config.database.redacted_url();
+    let store = store::connect(config.database.url.expose(), &options)
+        .await
+        .with_context(|| format!("cannot open the database {shown}"))?;
+    store.migrate().await.with_context(|| format!("cannot migrate the database {shown}"))?;
+    Ok(store)
+}
+
+/// The store, engine and outbox workers of one bot process.
+pub struct Runtime {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    engine: Engine,
+    wake: Arc<Notify>,
+    outbox: OutboxConfig,
+    sinks: Vec<(Platform, Arc<dyn DeliverySink>)>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let platforms: Vec<_> = self.sinks.iter().map(|(p, _)| *p).collect();
+        f.debug_struct("Runtime")
+            .field("store", &self.store)
+            .field("outbox", &self.outbox)
+            .field("platforms", &platforms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime over an open store.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, outbox: OutboxConfig) -> Self {
+        let engine = Engine::new(store.clone(), clock.clone());
+        Self { store, clock, engine, wake: Arc::new(Notify::new()), outbox, sinks: Vec::new() }
+    }
+
+    /// The engine adapters hand events to.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Notified after anything is enqueued, so workers deliver at once.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Registers the platform that delivers `platform`'s outbox rows.
+    pub fn add_sink(&mut self, platform: Platform, sink: Arc<dyn DeliverySink>) {
+        self.sinks.push((platform, sink));
+    }
+
+    fn worker_config(&self, platform: Platform) -> WorkerConfig {
+        WorkerConfig {
+            batch: self.outbox.batch_size,
+            lease: self.outbox.lease,
+            retry: RetryPolicy { max_attempts: self.outbox.max_attempts, ..RetryPolicy::default() },
+            ..WorkerConfig::new(platform)
+        }
+    }
+
+    fn worker(&self, platform: Platform, sink: &Arc<dyn DeliverySink>) -> OutboxWorker {
+        OutboxWorker::new(
+            self.store.clone(),
+            sink.clone(),
+            self.clock.clone(),
+            self.wake.clone(),
+            self.worker_config(platform),
+        )
+    }
+
+    /// Starts one outbox worker per registered platform.
+    pub fn start(&self) -> Running {
+        let shutdown = CancellationToken::new();
+        let tasks = self
+            .sinks
+            .iter()
+            .map(|(platform, sink)| tokio::spawn(self.worker(*platform, sink).run(shutdown.clone())))
+            .collect();
+        Running { shutdown, tasks }
+    }
+
+    /// Delivers everything due now for every platform, then returns.
+    pub async fn drain(&self) -> anyhow::Result<()> {
+        for (platform, sink) in &self.sinks {
+            self.worker(*platform, sink).drain().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Workers that are running.
+#[derive(Debug)]
+pub struct Running {
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Graceful stop: in-flight deliveries finish, claimed ones are released.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "outbox worker ended abnormally");
+            }
+        }
+    }
+
+    /// Stops at once, as a crash would: nothing is finished or released.
+    pub async fn abort(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Brings `[[groups]]` from the config into the store, and makes sure the
+/// console's demo group exists.
+async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
+    let now = clock.now();
+    for g in &config.groups {
+        let group = NewGroup {
+            platform: g.platform,
+            external_id: g.id.clone(),
+            moderator_channel: g.moderator_channel.clone(),
+            region: g.region.clone(),
+            timezone: g.timezone().to_owned(),
+            checkin_cron: g.checkin.as_ref().map(|c| c.cron.clone()),
+            settings: g.settings.clone(),
+        };
+        store.upsert_group(&group, now).await.context("cannot store a configured group")?;
+    }
+    if let Some(console) = &config.console
+        && store.group(Platform::Console, &console.group).await?.is_none()
+    {
+        let group = NewGroup {
+            platform: Platform::Console,
+            external_id: console.group.clone(),
+            moderator_channel: Some("moderators".into()),
+            region: "US".into(),
+            timezone: "UTC".into(),
+            checkin_cron: None,
+            settings: GroupSettings::default(),
+        };
+        store.upsert_group(&group, now).await.context("cannot create the console group")?;
+    }
+    Ok(())
+}
+
+/// `ipt-bot run`: runs every platform enabled in the config until end of
+/// console input or a signal.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    for (enabled, name) in [(config.matrix.is_some(), "Matrix"), (config.discord.is_some(), "Discord")] {
+        if enabled {
+            return Err(UserError(format!(
+                "the config enables {name}, but this version of ipt-bot does not include the \
+                 {name} adapter yet; remove the [{}] section to run the other platforms",
+                name.to_lowercase()
+            ))
+            .into());
+        }
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(&config).await?;
+    sync_groups(&config, store.as_ref(), clock.as_ref()).await?;
+    let mut runtime = Runtime::new(store.clone(), clock, config.outbox.clone());
+
+    let console = config.console.as_ref().map(|c| {
+        let out = SharedOut::stdout();
+        let console = Console::new(
+            runtime.engine().clone(),
+            GroupRef::new(Platform::Console, &c.group),
+            Sender { member: MemberRef::new(Platform::Console, &c.member), display_name: c.member.clone() },
+            out,
+        );
+        runtime.add_sink(Platform::Console, console.sink());
+        console
+    });
+
+    let running = runtime.start();
+    tracing::info!(database = %config.database.redacted_url(), "ipt-bot running");
+    let ended_by_input = match &console {
+        Some(console) => {
+            console.banner();
+            tokio::select! {
+                result = console.run(tokio::io::BufReader::new(tokio::io::stdin())) => {
+                    result.context("reading the console input failed")?;
+                    true
+                }
+                () = shutdown_signal() => false,
+            }
+        }
+        None => {
+            shutdown_signal().await;
+            false
+        }
+    };
+    running.stop().await;
+    if ended_by_input {
+        // A scripted run should see every message its input caused before
+        // the process exits.
+        tokio::time::timeout(Duration::from_secs(30), runtime.drain())
+            .await
+            .context("delivering the last messages took too long")??;
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
