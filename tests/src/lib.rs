@@ -1,0 +1,257 @@
+//! Test support for ipt-bot's end-to-end tests: stores on both backends,
+//! and a recording stand-in for a chat platform.
+//!
+//! Postgres comes from `IPT_TEST_POSTGRES_URL`, else the local server on
+//! 127.0.0.1:5432 (database `test`). Each test gets its own schema, dropped
+//! when the test passes. Without a reachable server the Postgres variants
+//! print `SKIPPED` loudly, and fail when `CI` is set.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ipt_core::outbox::{Delivery, DeliveryResult, DeliverySink};
+use ipt_core::store::{ConnectOptions, PostgresStore, SqliteStore, Store};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+/// The Postgres server tests use, if one answers.
+pub fn postgres_url() -> String {
+    std::env::var("IPT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A fresh, migrated SQLite store in a temporary directory (kept while the
+/// guard lives).
+pub async fn sqlite_store() -> (SqliteStore, tempdir::TempDir) {
+    let dir = tempdir::TempDir::new();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = SqliteStore::connect(&url, &ConnectOptions::default()).await.expect("open sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    (store, dir)
+}
+
+/// A migrated Postgres store in a fresh schema, or `None` (after a loud
+/// SKIPPED line) when no server answers outside CI.
+pub async fn postgres_store() -> Option<(PostgresStore, PgSchema)> {
+    let url = postgres_url();
+    let mut admin = match PgConnection::connect(&url).await {
+        Ok(conn) => conn,
+        Err(error) => {
+            if in_ci() {
+                panic!("Postgres is required in CI but {url} did not answer: {error}");
+            }
+            eprintln!("SKIPPED: Postgres test (no server at {url}: {error}); set IPT_TEST_POSTGRES_URL");
+            return None;
+        }
+    };
+    let schema = format!("ipt_t_{:016x}", rand::random::<u64>());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await
+        .expect("create schema");
+    let options = PgConnectOptions::from_str(&url)
+        .expect("postgres url")
+        .options([("search_path", schema.as_str())]);
+    let store = PostgresStore::connect_with(options, &ConnectOptions::default())
+        .await
+        .expect("connect postgres");
+    store.migrate().await.expect("migrate postgres");
+    Some((store, PgSchema { url, schema }))
+}
+
+/// A per-test Postgres schema; [`PgSchema::drop_now`] removes it.
+#[derive(Debug)]
+pub struct PgSchema {
+    url: String,
+    schema: String,
+}
+
+impl PgSchema {
+    /// Drops the schema and everything in it.
+    pub async fn drop_now(self) {
+        if let Ok(mut conn) = PgConnection::connect(&self.url).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                self.schema
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+/// Runs `test` against a fresh SQLite store.
+pub async fn with_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (store, _dir) = sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    test(store.clone()).await;
+    store.close().await;
+}
+
+/// Runs `test` against a fresh Postgres schema (see the module docs for
+/// what happens without a server).
+pub async fn with_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some((store, schema)) = postgres_store().await else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(store);
+    test(store.clone()).await;
+    store.close().await;
+    schema.drop_now().await;
+}
+
+/// Defines each listed `async fn name(store: Arc<dyn Store>)` as a test on
+/// SQLite (`sqlite::name`) and on Postgres (`postgres::name`).
+#[macro_export]
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::with_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::with_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A stand-in for a chat platform that honours idempotency keys the way
+/// Matrix transaction ids and Discord nonces do: a repeated key is accepted
+/// but shown once. It records every call so tests can tell "sent twice" from
+/// "shown twice".
+#[derive(Debug, Default)]
+pub struct RecordingPlatform {
+    calls: Mutex<Vec<String>>,
+    shown: Mutex<HashMap<String, usize>>,
+    delay: Duration,
+    hang_on: Mutex<Option<String>>,
+}
+
+impl RecordingPlatform {
+    /// A platform that takes `delay` for each delivery.
+    pub fn with_delay(delay: Duration) -> Self {
+        Self { delay, ..Self::default() }
+    }
+
+    /// The next delivery with this key is accepted (shown) but its call never
+    /// returns, as when the process dies while waiting for the response.
+    /// Only the first such delivery hangs.
+    pub fn hang_after_accepting(&self, key: &str) {
+        *self.hang_on.lock().unwrap() = Some(key.to_owned());
+    }
+
+    /// Every key ever sent, in call order (repeats included).
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// How many times the platform displayed each key (1 at most, by design).
+    pub fn shown(&self) -> HashMap<String, usize> {
+        self.shown.lock().unwrap().clone()
+    }
+
+    /// How many distinct messages were shown.
+    pub fn shown_count(&self) -> usize {
+        self.shown.lock().unwrap().len()
+    }
+}
+
+#[async_trait::async_trait]
+impl DeliverySink for RecordingPlatform {
+    async fn deliver(&self, delivery: &Delivery) -> DeliveryResult {
+        let key = delivery.idempotency_key.clone();
+        self.calls.lock().unwrap().push(key.clone());
+        tokio::time::sleep(self.delay).await;
+        {
+            let mut shown = self.shown.lock().unwrap();
+            let count = shown.entry(key.clone()).or_insert(0);
+            // Like a Matrix txn id: the second send with a key is a no-op.
+            *count = 1;
+        }
+        let hang = {
+            let mut hang_on = self.hang_on.lock().unwrap();
+            let hit = hang_on.as_deref() == Some(key.as_str());
+            if hit {
+                *hang_on = None;
+            }
+            hit
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
+        DeliveryResult::Delivered
+    }
+}
+
+/// Polls `check` every 10 ms until it holds or `timeout` passes.
+pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
+
+/// Minimal temporary directories, removed on drop.
+pub mod tempdir {
+    use std::path::{Path, PathBuf};
+
+    /// A directory under the system temp dir, removed on drop.
+    #[derive(Debug)]
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        /// Creates a fresh, uniquely named directory.
+        pub fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("ipt-test-{:016x}", rand::random::<u64>()));
+            std::fs::create_dir_all(&path).expect("create temp dir");
+            Self(path)
+        }
+
+        /// Its path.
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Default for TempDir {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
