@@ -14,7 +14,7 @@
 //! and keeps being retried at the slowest pace.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,10 @@ text_enum! {
 impl DeliveryKind {
     /// Crisis-path deliveries are never dropped, whatever happens.
     pub fn is_critical(self) -> bool {
-        matches!(self, Self::CrisisAlert | Self::CrisisSupport | Self::Escalation)
+        matches!(
+            self,
+            Self::CrisisAlert | Self::CrisisSupport | Self::Escalation
+        )
     }
 }
 
@@ -92,12 +95,20 @@ pub struct Target {
 impl Target {
     /// A private message to a member.
     pub fn member(platform: Platform, id: impl Into<String>) -> Self {
-        Self { platform, kind: TargetKind::Member, id: id.into() }
+        Self {
+            platform,
+            kind: TargetKind::Member,
+            id: id.into(),
+        }
     }
 
     /// A message to a channel or room.
     pub fn channel(platform: Platform, id: impl Into<String>) -> Self {
-        Self { platform, kind: TargetKind::Channel, id: id.into() }
+        Self {
+            platform,
+            kind: TargetKind::Channel,
+            id: id.into(),
+        }
     }
 }
 
@@ -214,7 +225,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { base: Duration::from_secs(2), cap: Duration::from_secs(600), max_attempts: 12 }
+        Self {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(600),
+            max_attempts: 12,
+        }
     }
 }
 
@@ -264,7 +279,9 @@ impl RetryPolicy {
         };
         let jittered = window.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
         let asked = match result {
-            DeliveryResult::Retry { after: Some(after), .. } => *after,
+            DeliveryResult::Retry {
+                after: Some(after), ..
+            } => *after,
             _ => Duration::ZERO,
         };
         let wait = jittered.max(asked);
@@ -286,6 +303,9 @@ pub struct WorkerConfig {
     pub poll: Duration,
     /// How long shutdown waits for the delivery in flight.
     pub grace: Duration,
+    /// Longest a success may wait before it is recorded (successes are
+    /// recorded together; see [`OutboxWorker::pass`]).
+    pub settle_within: Duration,
     /// Retry policy.
     pub retry: RetryPolicy,
 }
@@ -299,6 +319,7 @@ impl WorkerConfig {
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(1),
             grace: Duration::from_secs(10),
+            settle_within: Duration::from_millis(200),
             retry: RetryPolicy::default(),
         }
     }
@@ -315,7 +336,9 @@ pub struct OutboxWorker {
 
 impl std::fmt::Debug for OutboxWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxWorker").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("OutboxWorker")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -342,7 +365,13 @@ impl OutboxWorker {
         wake: Arc<Notify>,
         config: WorkerConfig,
     ) -> Self {
-        Self { store, sink, clock, wake, config }
+        Self {
+            store,
+            sink,
+            clock,
+            wake,
+            config,
+        }
     }
 
     /// Runs until `shutdown` is cancelled. The delivery in flight at that
@@ -390,30 +419,71 @@ impl OutboxWorker {
     }
 
     /// Claims one batch of due rows and settles each.
+    ///
+    /// Successes are recorded together, in one statement per batch (or
+    /// sooner, once the oldest unrecorded success is `settle_within` old):
+    /// this halves the database statements per delivery, and a crash before
+    /// the record only means a resend under the same idempotency key, which
+    /// the platform drops. Failures are recorded at once.
     pub async fn pass(&self, shutdown: &CancellationToken) -> crate::Result<PassReport> {
         let now = self.clock.now();
         let claimed = self
             .store
-            .claim_deliveries(self.config.platform, now, self.config.batch, self.config.lease)
+            .claim_deliveries(
+                self.config.platform,
+                now,
+                self.config.batch,
+                self.config.lease,
+            )
             .await?;
-        let mut report = PassReport { claimed: claimed.len(), ..PassReport::default() };
+        let mut report = PassReport {
+            claimed: claimed.len(),
+            ..PassReport::default()
+        };
+        let mut delivered: Vec<Claimed> = Vec::new();
+        let mut oldest: Option<Instant> = None;
+        let mut outcome = Ok(());
         for claim in claimed {
             if shutdown.is_cancelled() {
-                self.store.release_delivery(&claim, self.clock.now()).await?;
-                report.released += 1;
+                match self.store.release_delivery(&claim, self.clock.now()).await {
+                    Ok(_) => report.released += 1,
+                    Err(e) => outcome = Err(e),
+                }
                 continue;
             }
-            match self.attempt(&claim, shutdown).await? {
-                true => report.delivered += 1,
-                false => report.failed += 1,
+            match self.attempt(&claim, shutdown).await {
+                Attempt::Delivered => {
+                    report.delivered += 1;
+                    delivered.push(claim);
+                    oldest.get_or_insert_with(Instant::now);
+                }
+                Attempt::Failed(result) => {
+                    report.failed += 1;
+                    if let Err(e) = self.settle_failure(&claim, &result).await {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                Attempt::Abandoned => report.failed += 1,
+            }
+            if oldest.is_some_and(|t| t.elapsed() >= self.config.settle_within) {
+                self.store
+                    .mark_delivered(&delivered, self.clock.now())
+                    .await?;
+                delivered.clear();
+                oldest = None;
             }
         }
-        Ok(report)
+        if !delivered.is_empty() {
+            self.store
+                .mark_delivered(&delivered, self.clock.now())
+                .await?;
+        }
+        outcome.map(|()| report)
     }
 
-    async fn attempt(&self, claim: &Claimed, shutdown: &CancellationToken) -> crate::Result<bool> {
-        let delivery = &claim.delivery;
-        let send = self.sink.deliver(delivery);
+    async fn attempt(&self, claim: &Claimed, shutdown: &CancellationToken) -> Attempt {
+        let send = self.sink.deliver(&claim.delivery);
         let result = if shutdown.is_cancelled() {
             send.await
         } else {
@@ -425,30 +495,44 @@ impl OutboxWorker {
                         Ok(result) => result,
                         // The platform may or may not have it; the lease runs
                         // out and a later claim resends under the same key.
-                        Err(_) => return Ok(false),
+                        Err(_) => return Attempt::Abandoned,
                     }
                 }
             }
         };
-        let now = self.clock.now();
-        if result == DeliveryResult::Delivered {
-            self.store.mark_delivered(claim, now).await?;
-            return Ok(true);
+        match result {
+            DeliveryResult::Delivered => Attempt::Delivered,
+            failed => Attempt::Failed(failed),
         }
-        let error = match &result {
+    }
+
+    async fn settle_failure(&self, claim: &Claimed, result: &DeliveryResult) -> crate::Result<()> {
+        let delivery = &claim.delivery;
+        let error = match result {
             DeliveryResult::Retry { error, .. } | DeliveryResult::Permanent { error } => error,
-            DeliveryResult::Delivered => unreachable!("handled above"),
+            DeliveryResult::Delivered => return Ok(()),
         };
         let jitter = rand::rng().random::<f64>();
-        let action = self.config.retry.on_failure(delivery, &result, now, jitter);
+        let action = self
+            .config
+            .retry
+            .on_failure(delivery, result, self.clock.now(), jitter);
         if delivery.kind.is_critical() {
             tracing::error!(id = %delivery.id, kind = %delivery.kind, attempts = delivery.attempts, %error, "critical delivery failed");
         } else {
             tracing::warn!(id = %delivery.id, kind = %delivery.kind, attempts = delivery.attempts, %error, "delivery failed");
         }
         self.store.fail_delivery(claim, error, action).await?;
-        Ok(false)
+        Ok(())
     }
+}
+
+/// How one delivery attempt ended, before it is recorded.
+enum Attempt {
+    Delivered,
+    Failed(DeliveryResult),
+    /// Shutdown's grace period ran out while the platform call was open.
+    Abandoned,
 }
 
 #[cfg(test)]
@@ -473,7 +557,10 @@ mod tests {
     }
 
     fn retry() -> DeliveryResult {
-        DeliveryResult::Retry { error: "down".into(), after: None }
+        DeliveryResult::Retry {
+            error: "down".into(),
+            after: None,
+        }
     }
 
     #[test]
@@ -502,7 +589,10 @@ mod tests {
                 panic!("expected a retry");
             };
             let waited = (at - now).num_milliseconds();
-            assert!((waited - expect_ms).abs() <= 1, "jitter {jitter}: waited {waited} ms");
+            assert!(
+                (waited - expect_ms).abs() <= 1,
+                "jitter {jitter}: waited {waited} ms"
+            );
         }
     }
 
@@ -510,8 +600,12 @@ mod tests {
     fn retry_after_from_the_platform_is_honoured() {
         let p = RetryPolicy::default();
         let now = from_millis(0);
-        let result = DeliveryResult::Retry { error: "429".into(), after: Some(Duration::from_secs(30)) };
-        let FailureAction::RetryAt(at, _) = p.on_failure(&delivery(DeliveryKind::Notice, 1), &result, now, 0.0)
+        let result = DeliveryResult::Retry {
+            error: "429".into(),
+            after: Some(Duration::from_secs(30)),
+        };
+        let FailureAction::RetryAt(at, _) =
+            p.on_failure(&delivery(DeliveryKind::Notice, 1), &result, now, 0.0)
         else {
             panic!("expected a retry");
         };
@@ -522,31 +616,54 @@ mod tests {
     fn ordinary_delivery_dies_after_the_limit() {
         let p = RetryPolicy::default();
         let d = delivery(DeliveryKind::Reminder, p.max_attempts);
-        assert_eq!(p.on_failure(&d, &retry(), from_millis(0), 0.5), FailureAction::Dead);
+        assert_eq!(
+            p.on_failure(&d, &retry(), from_millis(0), 0.5),
+            FailureAction::Dead
+        );
         let d = delivery(DeliveryKind::Reminder, 1);
-        let permanent = DeliveryResult::Permanent { error: "no such user".into() };
-        assert_eq!(p.on_failure(&d, &permanent, from_millis(0), 0.5), FailureAction::Dead);
+        let permanent = DeliveryResult::Permanent {
+            error: "no such user".into(),
+        };
+        assert_eq!(
+            p.on_failure(&d, &permanent, from_millis(0), 0.5),
+            FailureAction::Dead
+        );
     }
 
     #[test]
     fn critical_delivery_is_never_dropped() {
         let p = RetryPolicy::default();
-        for kind in [DeliveryKind::CrisisAlert, DeliveryKind::CrisisSupport, DeliveryKind::Escalation] {
+        for kind in [
+            DeliveryKind::CrisisAlert,
+            DeliveryKind::CrisisSupport,
+            DeliveryKind::Escalation,
+        ] {
             let d = delivery(kind, p.max_attempts + 50);
             let action = p.on_failure(&d, &retry(), from_millis(0), 0.0);
             assert!(
                 matches!(action, FailureAction::RetryAt(_, DeliveryState::Failing)),
                 "{kind}: {action:?}"
             );
-            let permanent = DeliveryResult::Permanent { error: "dm closed".into() };
+            let permanent = DeliveryResult::Permanent {
+                error: "dm closed".into(),
+            };
             let action = p.on_failure(&delivery(kind, 1), &permanent, from_millis(0), 0.0);
-            assert!(matches!(action, FailureAction::RetryAt(_, DeliveryState::Failing)));
+            assert!(matches!(
+                action,
+                FailureAction::RetryAt(_, DeliveryState::Failing)
+            ));
         }
     }
 
     #[test]
     fn payload_without_new_fields_still_parses() {
         let p: Payload = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
-        assert_eq!(p, Payload { text: "hi".into(), ..Payload::default() });
+        assert_eq!(
+            p,
+            Payload {
+                text: "hi".into(),
+                ..Payload::default()
+            }
+        );
     }
 }

@@ -55,11 +55,18 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long SQLite waits on a locked database before failing.
     pub busy_timeout: Duration,
+    /// How long to keep trying to get a connection (including the first
+    /// connect) before giving up with an error.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { max_connections: 8, busy_timeout: Duration::from_secs(10) }
+        Self {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -120,8 +127,7 @@ pub trait Store: Send + Sync + Debug {
     /// Sets or clears the member's own time zone.
     async fn set_member_timezone(&self, id: MemberId, timezone: Option<&str>) -> Result<()>;
     /// Pauses scheduled messages until a time, or resumes them (`None`).
-    async fn set_member_paused_until(&self, id: MemberId, until: Option<Timestamp>)
-    -> Result<()>;
+    async fn set_member_paused_until(&self, id: MemberId, until: Option<Timestamp>) -> Result<()>;
     /// Stores the member's consent choices.
     async fn set_member_consent(&self, id: MemberId, consent: Consent) -> Result<()>;
     /// Everything stored about a member.
@@ -194,8 +200,9 @@ pub trait Store: Send + Sync + Debug {
         limit: i64,
         lease: Duration,
     ) -> Result<Vec<Claimed>>;
-    /// Settles a claim as delivered. `false` if the lease was lost.
-    async fn mark_delivered(&self, claim: &Claimed, now: Timestamp) -> Result<bool>;
+    /// Settles claims as delivered, in one statement per lease. Returns how
+    /// many were settled; a claim whose lease was lost is skipped.
+    async fn mark_delivered(&self, claims: &[Claimed], now: Timestamp) -> Result<usize>;
     /// Settles a claim as failed: retry later, or dead. `false` if the lease
     /// was lost.
     async fn fail_delivery(
@@ -495,7 +502,11 @@ impl DeliveryRow {
         let delivery = Delivery {
             id: DeliveryId(self.id),
             kind: self.kind,
-            target: Target { platform: self.platform, kind: self.target_kind, id: self.target_id },
+            target: Target {
+                platform: self.platform,
+                kind: self.target_kind,
+                id: self.target_id,
+            },
             payload,
             idempotency_key: self.idempotency_key,
             state: self.state,
@@ -1105,6 +1116,12 @@ macro_rules! shared_store_impl {
                 deliveries: &[$crate::outbox::NewDelivery],
                 now: $crate::clock::Timestamp,
             ) -> $crate::Result<usize> {
+                // One row is one statement: autocommit is atomic already and
+                // saves the BEGIN/COMMIT round trips on the hot path.
+                if deliveries.len() == 1 {
+                    let mut conn = self.pool.acquire().await?;
+                    return Self::insert_deliveries(&mut conn, deliveries, now).await;
+                }
                 let mut tx = self.pool.begin().await?;
                 let inserted = Self::insert_deliveries(&mut tx, deliveries, now).await?;
                 tx.commit().await?;
@@ -1133,22 +1150,26 @@ macro_rules! shared_store_impl {
                 $crate::store::into_claims(rows)
             }
 
-            #[tracing::instrument(skip(self, claim), fields(id = %claim.delivery.id))]
+            #[tracing::instrument(skip(self, claims), fields(count = claims.len()))]
             async fn mark_delivered(
                 &self,
-                claim: &$crate::outbox::Claimed,
+                claims: &[$crate::outbox::Claimed],
                 now: $crate::clock::Timestamp,
-            ) -> $crate::Result<bool> {
-                let done = sqlx::query(
-                    "UPDATE deliveries SET state = 'delivered', delivered_at = $3, \
-                     available_at = NULL, lease = NULL WHERE id = $1 AND lease = $2",
-                )
-                .bind(claim.delivery.id.0)
-                .bind(claim.lease)
-                .bind($crate::store::millis(now))
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected() == 1)
+            ) -> $crate::Result<usize> {
+                let mut settled = 0;
+                // Claims from one claim call share a lease; group by it.
+                let mut rest: Vec<&$crate::outbox::Claimed> = claims.iter().collect();
+                while let Some(first) = rest.first() {
+                    let lease = first.lease;
+                    let ids: Vec<i64> = rest
+                        .iter()
+                        .filter(|c| c.lease == lease)
+                        .map(|c| c.delivery.id.0)
+                        .collect();
+                    rest.retain(|c| c.lease != lease);
+                    settled += self.mark_delivered_impl(lease, ids, now).await?;
+                }
+                Ok(settled)
             }
 
             #[tracing::instrument(skip(self, claim, error), fields(id = %claim.delivery.id))]

@@ -7,6 +7,7 @@ use sqlx::{Pool, Postgres};
 
 use super::{Backend, ConnectOptions, claim_sql, shared_store_impl};
 use crate::Result;
+use crate::clock::Timestamp;
 
 /// [`super::Store`] on Postgres.
 #[derive(Debug, Clone)]
@@ -31,6 +32,7 @@ impl PostgresStore {
     pub async fn connect_with(connect: PgConnectOptions, options: &ConnectOptions) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
         Ok(Self { pool })
@@ -39,6 +41,25 @@ impl PostgresStore {
     /// The underlying pool, for benchmarks and diagnostics.
     pub fn pool(&self) -> &Pool<Postgres> {
         &self.pool
+    }
+
+    /// Settles the listed rows still under `lease`.
+    async fn mark_delivered_impl(
+        &self,
+        lease: i64,
+        ids: Vec<i64>,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'delivered', delivered_at = $3, available_at = NULL, \
+             lease = NULL WHERE lease = $1 AND id = ANY($2)",
+        )
+        .bind(lease)
+        .bind(ids)
+        .bind(now.timestamp_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() as usize)
     }
 
     async fn migrate_impl(&self) -> Result<()> {

@@ -8,6 +8,7 @@ use sqlx::{Pool, Sqlite};
 
 use super::{Backend, ConnectOptions, claim_sql, shared_store_impl};
 use crate::Result;
+use crate::clock::Timestamp;
 
 /// [`super::Store`] on SQLite.
 #[derive(Debug, Clone)]
@@ -27,24 +28,64 @@ impl SqliteStore {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let connect = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
-            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
             // NORMAL is durable against application crashes in WAL mode; only
             // a power loss can roll back the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true);
         // Every connection to ":memory:" is its own database: keep exactly one.
-        let max = if in_memory { 1 } else { options.max_connections.max(1) };
-        let mut pool = SqlitePoolOptions::new().max_connections(max);
+        let max = if in_memory {
+            1
+        } else {
+            options.max_connections.max(1)
+        };
+        let mut pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(options.acquire_timeout)
+            // A connection to a local file does not go stale the way a
+            // network connection does; pinging it on every checkout costs a
+            // round trip to sqlx's worker thread on every query.
+            .test_before_acquire(false);
         if in_memory {
-            pool = pool.min_connections(1).idle_timeout(None).max_lifetime(None);
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
         }
-        Ok(Self { pool: pool.connect_with(connect).await? })
+        Ok(Self {
+            pool: pool.connect_with(connect).await?,
+        })
     }
 
     /// The underlying pool, for benchmarks and diagnostics.
     pub fn pool(&self) -> &Pool<Sqlite> {
         &self.pool
+    }
+
+    /// Settles the listed rows still under `lease`. SQLite has no array
+    /// parameter, so the ids travel as one JSON array.
+    async fn mark_delivered_impl(
+        &self,
+        lease: i64,
+        ids: Vec<i64>,
+        now: Timestamp,
+    ) -> Result<usize> {
+        let ids = serde_json::to_string(&ids).map_err(|e| crate::Error::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE deliveries SET state = 'delivered', delivered_at = $3, available_at = NULL, \
+             lease = NULL WHERE lease = $1 AND id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(lease)
+        .bind(ids)
+        .bind(now.timestamp_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() as usize)
     }
 
     async fn migrate_impl(&self) -> Result<()> {
