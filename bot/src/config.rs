@@ -134,7 +134,11 @@ pub struct OutboxConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        Self { max_attempts: 12, lease: Duration::from_secs(60), batch_size: 32 }
+        Self {
+            max_attempts: 12,
+            lease: Duration::from_secs(60),
+            batch_size: 32,
+        }
     }
 }
 
@@ -221,7 +225,10 @@ impl std::error::Error for ConfigErrors {}
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let fail = |message: String| ConfigErrors {
         file: path.to_owned(),
-        errors: vec![ConfigError { path: String::new(), message }],
+        errors: vec![ConfigError {
+            path: String::new(),
+            message,
+        }],
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| fail(format!("cannot read the config file: {e}")))?;
@@ -240,7 +247,10 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
             message: format!("not valid TOML: {}", e.to_string().trim_end()),
         }]
     })?;
-    let mut v = Validator { errors: Vec::new(), env };
+    let mut v = Validator {
+        errors: Vec::new(),
+        env,
+    };
     let config = v.root(&root);
     if v.errors.is_empty() {
         Ok(config)
@@ -269,7 +279,11 @@ struct Validator<'e> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -301,7 +315,10 @@ fn distance(a: &str, b: &str) -> usize {
 
 impl Validator<'_> {
     fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(ConfigError { path: path.into(), message: message.into() });
+        self.errors.push(ConfigError {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn known_keys(&mut self, table: &Table, path: &str, allowed: &[&str]) {
@@ -323,7 +340,10 @@ impl Validator<'_> {
         match table.get(key)? {
             Value::String(s) => Some(s.clone()),
             other => {
-                self.error(join(path, key), format!("expected a string, found {}", type_name(other)));
+                self.error(
+                    join(path, key),
+                    format!("expected a string, found {}", type_name(other)),
+                );
                 None
             }
         }
@@ -333,7 +353,10 @@ impl Validator<'_> {
         match table.get(key)? {
             Value::Boolean(b) => Some(*b),
             other => {
-                self.error(join(path, key), format!("expected true or false, found {}", type_name(other)));
+                self.error(
+                    join(path, key),
+                    format!("expected true or false, found {}", type_name(other)),
+                );
                 None
             }
         }
@@ -344,11 +367,17 @@ impl Validator<'_> {
         match value {
             Value::Integer(n) if (range.0..=range.1).contains(n) => Some(*n),
             Value::Integer(n) => {
-                self.error(join(path, key), format!("{n} is out of range; use {} to {}", range.0, range.1));
+                self.error(
+                    join(path, key),
+                    format!("{n} is out of range; use {} to {}", range.0, range.1),
+                );
                 None
             }
             other => {
-                self.error(join(path, key), format!("expected a whole number, found {}", type_name(other)));
+                self.error(
+                    join(path, key),
+                    format!("expected a whole number, found {}", type_name(other)),
+                );
                 None
             }
         }
@@ -358,7 +387,10 @@ impl Validator<'_> {
         match parent.get(key)? {
             Value::Table(t) => Some(t),
             other => {
-                self.error(join(path, key), format!("expected a table, found {}", type_name(other)));
+                self.error(
+                    join(path, key),
+                    format!("expected a table, found {}", type_name(other)),
+                );
                 None
             }
         }
@@ -370,13 +402,19 @@ impl Validator<'_> {
         let name = self.string(table, path, key)?;
         let name = name.trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            self.error(join(path, key), format!("\"{name}\" is not an environment variable name"));
+            self.error(
+                join(path, key),
+                format!("\"{name}\" is not an environment variable name"),
+            );
             return None;
         }
         match (self.env)(name) {
             Some(value) if !value.trim().is_empty() => Some(Secret(value)),
             _ => {
-                self.error(join(path, key), format!("environment variable {name} is not set"));
+                self.error(
+                    join(path, key),
+                    format!("environment variable {name} is not set"),
+                );
                 None
             }
         }
@@ -386,18 +424,29 @@ impl Validator<'_> {
         match url::Url::parse(text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
             _ => {
-                self.error(path, format!("\"{text}\" is not an http:// or https:// URL"));
+                self.error(
+                    path,
+                    format!("\"{text}\" is not an http:// or https:// URL"),
+                );
                 None
             }
         }
     }
 
     fn root(&mut self, root: &Table) -> Config {
-        self.known_keys(root, "", &["database", "console", "matrix", "discord", "outbox", "groups"]);
+        self.known_keys(
+            root,
+            "",
+            &[
+                "database", "console", "matrix", "discord", "outbox", "groups",
+            ],
+        );
         let database = self.database(root);
         let console = self.console(root);
         let matrix = self.table(root, "", "matrix").and_then(|t| self.matrix(t));
-        let discord = self.table(root, "", "discord").and_then(|t| self.discord(t));
+        let discord = self
+            .table(root, "", "discord")
+            .and_then(|t| self.discord(t));
         let outbox = self.outbox(root);
         let enabled = |p: Platform| match p {
             Platform::Console => console.is_some(),
@@ -411,7 +460,14 @@ impl Validator<'_> {
                 "no platform is enabled: set [console] enabled = true, or add a [matrix] or [discord] section",
             );
         }
-        Config { database, console, matrix, discord, outbox, groups }
+        Config {
+            database,
+            console,
+            matrix,
+            discord,
+            outbox,
+            groups,
+        }
     }
 
     fn database(&mut self, root: &Table) -> DatabaseConfig {
@@ -440,7 +496,9 @@ impl Validator<'_> {
                 format!("\"{shown}\" is not a database URL; use sqlite://FILE or postgres://USER@HOST/DB"),
             );
         }
-        let max_connections = self.int(t, "database", "max_connections", (1, 256)).unwrap_or(8);
+        let max_connections = self
+            .int(t, "database", "max_connections", (1, 256))
+            .unwrap_or(8);
         DatabaseConfig {
             url: url.unwrap_or(default.url),
             max_connections: u32::try_from(max_connections).unwrap_or(8),
@@ -451,14 +509,21 @@ impl Validator<'_> {
         let t = self.table(root, "", "console")?;
         self.known_keys(t, "console", &["enabled", "group", "member"]);
         let enabled = self.bool(t, "console", "enabled").unwrap_or(false);
-        let group = self.string(t, "console", "group").unwrap_or_else(|| "demo".into());
-        let member = self.string(t, "console", "member").unwrap_or_else(|| "you".into());
+        let group = self
+            .string(t, "console", "group")
+            .unwrap_or_else(|| "demo".into());
+        let member = self
+            .string(t, "console", "member")
+            .unwrap_or_else(|| "you".into());
         for (key, value) in [("group", &group), ("member", &member)] {
             if value.trim().is_empty() {
                 self.error(join("console", key), "must not be empty");
             }
         }
-        enabled.then(|| ConsoleConfig { group: group.trim().into(), member: member.trim().into() })
+        enabled.then(|| ConsoleConfig {
+            group: group.trim().into(),
+            member: member.trim().into(),
+        })
     }
 
     fn matrix(&mut self, t: &Table) -> Option<MatrixConfig> {
@@ -466,37 +531,65 @@ impl Validator<'_> {
         self.known_keys(
             t,
             p,
-            &["homeserver", "user", "password_env", "access_token_env", "store_dir", "command_prefix"],
+            &[
+                "homeserver",
+                "user",
+                "password_env",
+                "access_token_env",
+                "store_dir",
+                "command_prefix",
+            ],
         );
         let homeserver = match self.string(t, p, "homeserver") {
             Some(s) => self.http_url(join(p, "homeserver"), &s),
             None => {
-                self.error(join(p, "homeserver"), "missing; the homeserver's URL, e.g. \"https://matrix.example.org\"");
+                self.error(
+                    join(p, "homeserver"),
+                    "missing; the homeserver's URL, e.g. \"https://matrix.example.org\"",
+                );
                 None
             }
         };
         let user = self.string(t, p, "user");
         match &user {
             Some(u) if is_matrix_id(u, '@') => {}
-            Some(u) => self.error(join(p, "user"), format!("\"{u}\" is not a Matrix user id like \"@ipt-bot:example.org\"")),
-            None => self.error(join(p, "user"), "missing; the bot's Matrix user id, e.g. \"@ipt-bot:example.org\""),
+            Some(u) => self.error(
+                join(p, "user"),
+                format!("\"{u}\" is not a Matrix user id like \"@ipt-bot:example.org\""),
+            ),
+            None => self.error(
+                join(p, "user"),
+                "missing; the bot's Matrix user id, e.g. \"@ipt-bot:example.org\"",
+            ),
         }
-        let auth = match (t.contains_key("password_env"), t.contains_key("access_token_env")) {
+        let auth = match (
+            t.contains_key("password_env"),
+            t.contains_key("access_token_env"),
+        ) {
             (true, true) => {
                 self.error(p, "set password_env or access_token_env, not both");
                 None
             }
             (true, false) => self.secret(t, p, "password_env").map(MatrixAuth::Password),
-            (false, true) => self.secret(t, p, "access_token_env").map(MatrixAuth::AccessToken),
+            (false, true) => self
+                .secret(t, p, "access_token_env")
+                .map(MatrixAuth::AccessToken),
             (false, false) => {
                 self.error(p, "set password_env (or access_token_env) to the environment variable holding the bot's credentials");
                 None
             }
         };
-        let store_dir = self.string(t, p, "store_dir").unwrap_or_else(|| "matrix-store".into());
-        let command_prefix = self.string(t, p, "command_prefix").unwrap_or_else(|| "!ipt".into());
+        let store_dir = self
+            .string(t, p, "store_dir")
+            .unwrap_or_else(|| "matrix-store".into());
+        let command_prefix = self
+            .string(t, p, "command_prefix")
+            .unwrap_or_else(|| "!ipt".into());
         if command_prefix.trim().is_empty() || command_prefix.contains(char::is_whitespace) {
-            self.error(join(p, "command_prefix"), "must be one word without spaces, e.g. \"!ipt\"");
+            self.error(
+                join(p, "command_prefix"),
+                "must be one word without spaces, e.g. \"!ipt\"",
+            );
         }
         Some(MatrixConfig {
             homeserver: homeserver?,
@@ -513,14 +606,20 @@ impl Validator<'_> {
         let token = if t.contains_key("token_env") {
             self.secret(t, p, "token_env")
         } else {
-            self.error(join(p, "token_env"), "missing; the environment variable holding the bot token, e.g. \"DISCORD_TOKEN\"");
+            self.error(
+                join(p, "token_env"),
+                "missing; the environment variable holding the bot token, e.g. \"DISCORD_TOKEN\"",
+            );
             None
         };
         let http_proxy = match self.string(t, p, "http_proxy") {
             Some(s) if !s.trim().is_empty() => self.http_url(join(p, "http_proxy"), s.trim()),
             _ => None,
         };
-        Some(DiscordConfig { token: token?, http_proxy })
+        Some(DiscordConfig {
+            token: token?,
+            http_proxy,
+        })
     }
 
     fn outbox(&mut self, root: &Table) -> OutboxConfig {
@@ -528,7 +627,11 @@ impl Validator<'_> {
         let Some(t) = self.table(root, "", "outbox") else {
             return out;
         };
-        self.known_keys(t, "outbox", &["max_attempts", "lease_seconds", "batch_size"]);
+        self.known_keys(
+            t,
+            "outbox",
+            &["max_attempts", "lease_seconds", "batch_size"],
+        );
         if let Some(n) = self.int(t, "outbox", "max_attempts", (1, 1000)) {
             out.max_attempts = n;
         }
@@ -546,7 +649,13 @@ impl Validator<'_> {
             None => return Vec::new(),
             Some(Value::Array(list)) => list,
             Some(other) => {
-                self.error("groups", format!("expected a list of [[groups]] tables, found {}", type_name(other)));
+                self.error(
+                    "groups",
+                    format!(
+                        "expected a list of [[groups]] tables, found {}",
+                        type_name(other)
+                    ),
+                );
                 return Vec::new();
             }
         };
@@ -560,7 +669,10 @@ impl Validator<'_> {
             };
             if let Some(g) = self.group(t, &path, enabled) {
                 if !seen.insert((g.platform, g.id.clone())) {
-                    self.error(join(&path, "id"), format!("group \"{}\" is listed twice", g.id));
+                    self.error(
+                        join(&path, "id"),
+                        format!("group \"{}\" is listed twice", g.id),
+                    );
                 }
                 groups.push(g);
             }
@@ -568,48 +680,85 @@ impl Validator<'_> {
         groups
     }
 
-    fn group(&mut self, t: &Table, path: &str, enabled: &dyn Fn(Platform) -> bool) -> Option<GroupConfig> {
+    fn group(
+        &mut self,
+        t: &Table,
+        path: &str,
+        enabled: &dyn Fn(Platform) -> bool,
+    ) -> Option<GroupConfig> {
         self.known_keys(
             t,
             path,
-            &["platform", "id", "moderator_channel", "region", "checkin", "escalate_after", "alert_excerpts"],
+            &[
+                "platform",
+                "id",
+                "moderator_channel",
+                "region",
+                "checkin",
+                "escalate_after",
+                "alert_excerpts",
+            ],
         );
         let platform = match self.string(t, path, "platform") {
-            Some(p) => match p.parse::<Platform>() {
-                Ok(p) if enabled(p) => Some(p),
-                Ok(p) => {
-                    self.error(join(path, "platform"), format!("{p} is not enabled in this config; add its section or remove the group"));
-                    None
+            Some(p) => {
+                match p.parse::<Platform>() {
+                    Ok(p) if enabled(p) => Some(p),
+                    Ok(p) => {
+                        self.error(join(path, "platform"), format!("{p} is not enabled in this config; add its section or remove the group"));
+                        None
+                    }
+                    Err(_) => {
+                        self.error(
+                            join(path, "platform"),
+                            format!("\"{p}\" is not a platform; use matrix, discord or console"),
+                        );
+                        None
+                    }
                 }
-                Err(_) => {
-                    self.error(join(path, "platform"), format!("\"{p}\" is not a platform; use matrix, discord or console"));
-                    None
-                }
-            },
+            }
             None => {
-                self.error(join(path, "platform"), "missing; matrix, discord or console");
+                self.error(
+                    join(path, "platform"),
+                    "missing; matrix, discord or console",
+                );
                 None
             }
         };
         let id = self.string(t, path, "id").map(|s| s.trim().to_owned());
         match (&id, platform) {
-            (None, _) => self.error(join(path, "id"), "missing; the Matrix room id or Discord server (guild) id"),
+            (None, _) => self.error(
+                join(path, "id"),
+                "missing; the Matrix room id or Discord server (guild) id",
+            ),
             (Some(id), _) if id.is_empty() => self.error(join(path, "id"), "must not be empty"),
-            (Some(id), Some(Platform::Matrix)) if !is_matrix_id(id, '!') && !is_matrix_id(id, '#') => {
+            (Some(id), Some(Platform::Matrix))
+                if !is_matrix_id(id, '!') && !is_matrix_id(id, '#') =>
+            {
                 self.error(join(path, "id"), format!("\"{id}\" is not a Matrix room id (\"!abc:example.org\") or alias (\"#room:example.org\")"));
             }
             (Some(id), Some(Platform::Discord)) if !is_snowflake(id) => {
-                self.error(join(path, "id"), format!("\"{id}\" is not a Discord server id (a long number)"));
+                self.error(
+                    join(path, "id"),
+                    format!("\"{id}\" is not a Discord server id (a long number)"),
+                );
             }
             _ => {}
         }
-        let moderator_channel = self.string(t, path, "moderator_channel").map(|s| s.trim().to_owned());
+        let moderator_channel = self
+            .string(t, path, "moderator_channel")
+            .map(|s| s.trim().to_owned());
         match (&moderator_channel, platform) {
             (Some(c), Some(Platform::Matrix)) if !is_matrix_id(c, '!') && !is_matrix_id(c, '#') => {
-                self.error(join(path, "moderator_channel"), format!("\"{c}\" is not a Matrix room id or alias"));
+                self.error(
+                    join(path, "moderator_channel"),
+                    format!("\"{c}\" is not a Matrix room id or alias"),
+                );
             }
             (Some(c), Some(Platform::Discord)) if !is_snowflake(c) => {
-                self.error(join(path, "moderator_channel"), format!("\"{c}\" is not a Discord channel id (a long number)"));
+                self.error(
+                    join(path, "moderator_channel"),
+                    format!("\"{c}\" is not a Discord channel id (a long number)"),
+                );
             }
             _ => {}
         }
@@ -626,12 +775,17 @@ impl Validator<'_> {
                 None
             }
         };
-        let checkin = self.table(t, path, "checkin").and_then(|c| self.checkin(c, &join(path, "checkin")));
+        let checkin = self
+            .table(t, path, "checkin")
+            .and_then(|c| self.checkin(c, &join(path, "checkin")));
         let mut settings = GroupSettings::default();
         if let Some(text) = self.string(t, path, "escalate_after") {
             match parse_duration(&text) {
                 Some(d) if (60..=86_400).contains(&d) => settings.escalate_after_secs = d,
-                _ => self.error(join(path, "escalate_after"), format!("\"{text}\" is not a duration from 1 minute to 24 hours, e.g. \"10m\"")),
+                _ => self.error(
+                    join(path, "escalate_after"),
+                    format!("\"{text}\" is not a duration from 1 minute to 24 hours, e.g. \"10m\""),
+                ),
             }
         }
         if let Some(b) = self.bool(t, path, "alert_excerpts") {
@@ -657,7 +811,10 @@ impl Validator<'_> {
                     self.error(join(path, "cron"), e.to_string());
                 }
             }
-            None => self.error(join(path, "cron"), "missing; e.g. \"0 0 9 * * *\" for 09:00 every day"),
+            None => self.error(
+                join(path, "cron"),
+                "missing; e.g. \"0 0 9 * * *\" for 09:00 every day",
+            ),
         }
         match &timezone {
             Some(z) => {
@@ -665,9 +822,15 @@ impl Validator<'_> {
                     self.error(join(path, "timezone"), e.to_string());
                 }
             }
-            None => self.error(join(path, "timezone"), "missing; an IANA zone such as \"America/New_York\""),
+            None => self.error(
+                join(path, "timezone"),
+                "missing; an IANA zone such as \"America/New_York\"",
+            ),
         }
-        Some(CheckinConfig { cron: cron?, timezone: timezone?.trim().to_owned() })
+        Some(CheckinConfig {
+            cron: cron?,
+            timezone: timezone?.trim().to_owned(),
+        })
     }
 }
 
@@ -675,7 +838,9 @@ impl Validator<'_> {
 fn is_matrix_id(s: &str, sigil: char) -> bool {
     s.strip_prefix(sigil)
         .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(local, server)| !local.is_empty() && !server.is_empty() && !s.contains(char::is_whitespace))
+        .is_some_and(|(local, server)| {
+            !local.is_empty() && !server.is_empty() && !s.contains(char::is_whitespace)
+        })
 }
 
 fn is_snowflake(s: &str) -> bool {
@@ -706,7 +871,11 @@ mod tests {
     }
 
     fn errors(text: &str) -> Vec<String> {
-        parse(text, &no_env).unwrap_err().iter().map(ToString::to_string).collect()
+        parse(text, &no_env)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -732,43 +901,80 @@ colour = "blue"
 "#,
         );
         assert_eq!(errs.len(), 3, "{errs:#?}");
-        assert!(errs.iter().any(|e| e.starts_with("groups[0].checkin.cron: invalid cron expression \"every morning\"")));
-        assert!(errs.iter().any(|e| e.starts_with("groups[0].checkin.timezone: unknown time zone \"Mars/Base\"")));
-        assert!(errs.iter().any(|e| e.starts_with("groups[0].colour: unknown key")));
+        assert!(errs.iter().any(|e| {
+            e.starts_with("groups[0].checkin.cron: invalid cron expression \"every morning\"")
+        }));
+        assert!(
+            errs.iter()
+                .any(|e| e
+                    .starts_with("groups[0].checkin.timezone: unknown time zone \"Mars/Base\""))
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("groups[0].colour: unknown key"))
+        );
     }
 
     #[test]
     fn misspelt_key_gets_a_suggestion() {
         let errs = errors("[console]\nenabld = true\n");
-        assert!(errs.iter().any(|e| e.contains("console.enabld: unknown key; did you mean \"enabled\"?")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("console.enabld: unknown key; did you mean \"enabled\"?")),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn missing_secret_names_the_variable_not_a_value() {
         let errs = errors("[discord]\ntoken_env = \"IPT_TEST_UNSET_TOKEN\"\n");
-        assert_eq!(errs, vec!["discord.token_env: environment variable IPT_TEST_UNSET_TOKEN is not set"]);
+        assert_eq!(
+            errs,
+            vec!["discord.token_env: environment variable IPT_TEST_UNSET_TOKEN is not set"]
+        );
     }
 
     #[test]
     fn secret_values_never_show_in_debug_output() {
         let env = |name: &str| (name == "TOK").then(|| "super-secret-value".to_owned());
         let config = parse("[discord]\ntoken_env = \"TOK\"\n", &env).unwrap();
-        assert_eq!(config.discord.as_ref().unwrap().token.expose(), "super-secret-value");
+        assert_eq!(
+            config.discord.as_ref().unwrap().token.expose(),
+            "super-secret-value"
+        );
         assert!(!format!("{config:?}").contains("super-secret-value"));
     }
 
     #[test]
     fn matrix_section_is_checked() {
         let errs = errors("[matrix]\nhomeserver = \"matrix.org\"\nuser = \"ipt-bot\"\n");
-        assert!(errs.iter().any(|e| e.starts_with("matrix.homeserver: \"matrix.org\" is not an http")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("matrix.user:")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("matrix: set password_env")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("matrix.homeserver: \"matrix.org\" is not an http")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.starts_with("matrix.user:")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("matrix: set password_env")),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn group_on_a_disabled_platform_is_refused() {
-        let errs = errors("[console]\nenabled = true\n[[groups]]\nplatform = \"matrix\"\nid = \"!a:b.org\"\nregion = \"GB\"\n");
-        assert_eq!(errs, vec!["groups[0].platform: matrix is not enabled in this config; add its section or remove the group"]);
+        let errs = errors(
+            "[console]\nenabled = true\n[[groups]]\nplatform = \"matrix\"\nid = \"!a:b.org\"\nregion = \"GB\"\n",
+        );
+        assert_eq!(
+            errs,
+            vec![
+                "groups[0].platform: matrix is not enabled in this config; add its section or remove the group"
+            ]
+        );
     }
 
     #[test]
@@ -776,9 +982,21 @@ colour = "blue"
         let errs = errors(
             "[database]\nurl = \"mysql://x\"\n[console]\nenabled = \"yes\"\n[outbox]\nmax_attempts = 0\n",
         );
-        assert!(errs.iter().any(|e| e.starts_with("database.url: \"mysql://x\" is not a database URL")), "{errs:?}");
-        assert!(errs.iter().any(|e| e == "console.enabled: expected true or false, found a string"), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("outbox.max_attempts: 0 is out of range")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("database.url: \"mysql://x\" is not a database URL")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e == "console.enabled: expected true or false, found a string"),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("outbox.max_attempts: 0 is out of range")),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -792,7 +1010,10 @@ colour = "blue"
     #[test]
     fn nothing_enabled_is_an_error() {
         let errs = errors("[database]\nurl = \"sqlite://x.db\"\n");
-        assert!(errs.iter().any(|e| e.starts_with("no platform is enabled")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with("no platform is enabled")),
+            "{errs:?}"
+        );
     }
 
     #[test]
@@ -800,13 +1021,24 @@ colour = "blue"
         let errs = errors(
             "[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"a\"\nregion = \"XX\"\n[[groups]]\nplatform = \"console\"\nid = \"a\"\nregion = \"us\"\n[[groups]]\nplatform = \"console\"\nid = \"a\"\nregion = \"uk\"\n",
         );
-        assert!(errs.iter().any(|e| e.starts_with("groups[0].region: \"XX\"")), "{errs:?}");
-        assert!(errs.iter().any(|e| e == "groups[2].id: group \"a\" is listed twice"), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("groups[0].region: \"XX\"")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e == "groups[2].id: group \"a\" is listed twice"),
+            "{errs:?}"
+        );
     }
 
     #[test]
     fn passwords_in_database_urls_are_redacted() {
-        assert_eq!(redact_url("postgres://bot:hunter2@db/ipt"), "postgres://bot:***@db/ipt");
+        assert_eq!(
+            redact_url("postgres://bot:hunter2@db/ipt"),
+            "postgres://bot:***@db/ipt"
+        );
         assert_eq!(redact_url("postgres://bot@db/ipt"), "postgres://bot@db/ipt");
         assert_eq!(redact_url("sqlite://ipt.db"), "sqlite://ipt.db");
     }

@@ -40,7 +40,10 @@ impl SharedOut {
     /// Writes a block of text and flushes. A closed stdout is not worth
     /// crashing over; the text is dropped.
     fn print(&self, text: &str) {
-        let mut out = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
@@ -61,7 +64,12 @@ const MAX_LINE: usize = 4000;
 impl Console {
     /// A console session for `sender` in `group`.
     pub fn new(engine: Engine, group: GroupRef, sender: Sender, out: SharedOut) -> Self {
-        Self { engine, group, sender, out }
+        Self {
+            engine,
+            group,
+            sender,
+            out,
+        }
     }
 
     /// The delivery sink that prints outbox deliveries.
@@ -108,7 +116,9 @@ impl Console {
     fn event(&self, line: &str) -> Event {
         match line.strip_prefix('/') {
             Some(command) => {
-                let (name, args) = command.split_once(char::is_whitespace).unwrap_or((command, ""));
+                let (name, args) = command
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((command, ""));
                 Event::Command {
                     group: Some(self.group.clone()),
                     sender: self.sender.clone(),
@@ -164,7 +174,8 @@ impl DeliverySink for ConsoleSink {
             TargetKind::Member => format!("[private message to {}]", target.id),
             TargetKind::Channel => format!("[to the moderators' channel \"{}\"]", target.id),
         };
-        self.out.print(&format!("{heading}\n{}\n\n", delivery.payload.text));
+        self.out
+            .print(&format!("{heading}\n{}\n\n", delivery.payload.text));
         DeliveryResult::Delivered
     }
 }

@@ -1,7 +1,7 @@
 //! The `ipt-bot` command line. Exit status: 0 ok, 1 bad input or config,
 //! 2 runtime failure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
@@ -111,10 +111,13 @@ fn init_logging(running: bool) {
     let default = if running { "warn" } else { "error" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
-fn load(path: &PathBuf) -> Result<config::Config, Failure> {
+fn load(path: &Path) -> Result<config::Config, Failure> {
     config::load(path).map_err(|errors| Failure::Input(errors.to_string()))
 }
 
@@ -149,7 +152,15 @@ fn execute(command: Command) -> Result<(), Failure> {
             let c = load(&config)?;
             Ok(tokio()?.block_on(runtime::run(c))?)
         }
-        Command::Schedule { command: ScheduleCommand::Preview { cron, tz, from, count } } => {
+        Command::Schedule {
+            command:
+                ScheduleCommand::Preview {
+                    cron,
+                    tz,
+                    from,
+                    count,
+                },
+        } => {
             let schedule = Schedule::new(&cron, &tz).map_err(|e| Failure::Input(e.to_string()))?;
             let from = match from {
                 None => Utc::now(),

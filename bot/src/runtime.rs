@@ -42,7 +42,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let store = store::connect(config.database.url.expose(), &options)
         .await
         .with_context(|| format!("cannot open the database {shown}"))?;
-    store.migrate().await.with_context(|| format!("cannot migrate the database {shown}"))?;
+    store
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate the database {shown}"))?;
     Ok(store)
 }
 
@@ -71,7 +74,14 @@ impl Runtime {
     /// A runtime over an open store.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, outbox: OutboxConfig) -> Self {
         let engine = Engine::new(store.clone(), clock.clone());
-        Self { store, clock, engine, wake: Arc::new(Notify::new()), outbox, sinks: Vec::new() }
+        Self {
+            store,
+            clock,
+            engine,
+            wake: Arc::new(Notify::new()),
+            outbox,
+            sinks: Vec::new(),
+        }
     }
 
     /// The engine adapters hand events to.
@@ -98,7 +108,10 @@ impl Runtime {
         WorkerConfig {
             batch: self.outbox.batch_size,
             lease: self.outbox.lease,
-            retry: RetryPolicy { max_attempts: self.outbox.max_attempts, ..RetryPolicy::default() },
+            retry: RetryPolicy {
+                max_attempts: self.outbox.max_attempts,
+                ..RetryPolicy::default()
+            },
             ..WorkerConfig::new(platform)
         }
     }
@@ -119,7 +132,9 @@ impl Runtime {
         let tasks = self
             .sinks
             .iter()
-            .map(|(platform, sink)| tokio::spawn(self.worker(*platform, sink).run(shutdown.clone())))
+            .map(|(platform, sink)| {
+                tokio::spawn(self.worker(*platform, sink).run(shutdown.clone()))
+            })
             .collect();
         Running { shutdown, tasks }
     }
@@ -176,10 +191,16 @@ async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> a
             checkin_cron: g.checkin.as_ref().map(|c| c.cron.clone()),
             settings: g.settings.clone(),
         };
-        store.upsert_group(&group, now).await.context("cannot store a configured group")?;
+        store
+            .upsert_group(&group, now)
+            .await
+            .context("cannot store a configured group")?;
     }
     if let Some(console) = &config.console
-        && store.group(Platform::Console, &console.group).await?.is_none()
+        && store
+            .group(Platform::Console, &console.group)
+            .await?
+            .is_none()
     {
         let group = NewGroup {
             platform: Platform::Console,
@@ -190,7 +211,10 @@ async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> a
             checkin_cron: None,
             settings: GroupSettings::default(),
         };
-        store.upsert_group(&group, now).await.context("cannot create the console group")?;
+        store
+            .upsert_group(&group, now)
+            .await
+            .context("cannot create the console group")?;
     }
     Ok(())
 }
@@ -198,7 +222,10 @@ async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> a
 /// `ipt-bot run`: runs every platform enabled in the config until end of
 /// console input or a signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    for (enabled, name) in [(config.matrix.is_some(), "Matrix"), (config.discord.is_some(), "Discord")] {
+    for (enabled, name) in [
+        (config.matrix.is_some(), "Matrix"),
+        (config.discord.is_some(), "Discord"),
+    ] {
         if enabled {
             return Err(UserError(format!(
                 "the config enables {name}, but this version of ipt-bot does not include the \
@@ -218,7 +245,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let console = Console::new(
             runtime.engine().clone(),
             GroupRef::new(Platform::Console, &c.group),
-            Sender { member: MemberRef::new(Platform::Console, &c.member), display_name: c.member.clone() },
+            Sender {
+                member: MemberRef::new(Platform::Console, &c.member),
+                display_name: c.member.clone(),
+            },
             out,
         );
         runtime.add_sink(Platform::Console, console.sink());

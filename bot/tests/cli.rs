@@ -11,7 +11,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new() -> Self {
-        let p = std::env::temp_dir().join(format!("ipt-cli-{}-{}", std::process::id(), rand_suffix()));
+        let p =
+            std::env::temp_dir().join(format!("ipt-cli-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&p).unwrap();
         Self(p)
     }
@@ -26,16 +27,28 @@ impl Drop for Dir {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
     h.finish()
 }
 
 /// The example config, pointed at a database inside `dir`.
 fn example_config(dir: &Path) -> PathBuf {
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config.example.toml")).unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config.example.toml"
+    ))
+    .unwrap();
     let db = dir.join("bot.db");
     let text = example.replace("sqlite://ipt-bot.db", &format!("sqlite://{}", db.display()));
-    assert_ne!(text, example, "the example config names sqlite://ipt-bot.db");
+    assert_ne!(
+        text, example,
+        "the example config names sqlite://ipt-bot.db"
+    );
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -51,7 +64,12 @@ fn run(args: &[&str], stdin: &str, cwd: &Path) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -63,14 +81,31 @@ fn text(bytes: &[u8]) -> String {
 fn test_scripted_console_help_prints_every_command_and_exits_zero() {
     let dir = Dir::new();
     let config = example_config(&dir.0);
-    let out = run(&["run", "--config", config.to_str().unwrap()], "/help\n", &dir.0);
+    let out = run(
+        &["run", "--config", config.to_str().unwrap()],
+        "/help\n",
+        &dir.0,
+    );
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for cmd in ["/learn", "/search", "/checkin", "/mood", "/homework", "/resources", "/pause", "/privacy", "/mydata"] {
+    for cmd in [
+        "/learn",
+        "/search",
+        "/checkin",
+        "/mood",
+        "/homework",
+        "/resources",
+        "/pause",
+        "/privacy",
+        "/mydata",
+    ] {
         assert!(stdout.contains(cmd), "help lacks {cmd}:\n{stdout}");
     }
     assert!(stdout.contains("not a therapist"));
-    assert!(dir.0.join("bot.db").exists(), "the SQLite file is created on first run");
+    assert!(
+        dir.0.join("bot.db").exists(),
+        "the SQLite file is created on first run"
+    );
 }
 
 #[test]
@@ -78,14 +113,25 @@ fn test_console_choices_persist_across_runs() {
     let dir = Dir::new();
     let config = example_config(&dir.0);
     let config = config.to_str().unwrap();
-    let out = run(&["run", "--config", config], "/pause 3\n/timezone Asia/Kolkata\n", &dir.0);
+    let out = run(
+        &["run", "--config", config],
+        "/pause 3\n/timezone Asia/Kolkata\n",
+        &dir.0,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("Asia/Kolkata"));
     let out = run(&["run", "--config", config], "/mydata export\n", &dir.0);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("\"timezone\": \"Asia/Kolkata\""), "{stdout}");
+    assert!(
+        stdout.contains("\"timezone\": \"Asia/Kolkata\""),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"paused_until\": \"20"), "{stdout}");
-    let out = run(&["run", "--config", config], "/mydata delete confirm\n/mydata export\n", &dir.0);
+    let out = run(
+        &["run", "--config", config],
+        "/mydata delete confirm\n/mydata export\n",
+        &dir.0,
+    );
     assert!(text(&out.stdout).contains("I don't have anything stored about you."));
 }
 
@@ -101,12 +147,23 @@ fn test_console_survives_bad_input_bytes_and_blank_lines() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"\n\n\xff\xfe hello\n/pause nope\n/HELP\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\n\n\xff\xfe hello\n/pause nope\n/HELP\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("whole number of days from 1 to 90"), "{stdout}");
-    assert!(stdout.contains("/checkin"), "commands are case-insensitive: {stdout}");
+    assert!(
+        stdout.contains("whole number of days from 1 to 90"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/checkin"),
+        "commands are case-insensitive: {stdout}"
+    );
 }
 
 #[test]
@@ -121,26 +178,51 @@ fn test_check_config_names_all_three_mistakes_and_exits_one() {
         ),
     )
     .unwrap();
-    let out = run(&["check-config", "--config", path.to_str().unwrap()], "", &dir.0);
+    let out = run(
+        &["check-config", "--config", path.to_str().unwrap()],
+        "",
+        &dir.0,
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("3 problems"), "{stderr}");
-    assert!(stderr.contains("groups[0].checkin.cron: invalid cron expression \"every morning\""), "{stderr}");
-    assert!(stderr.contains("groups[0].checkin.timezone: unknown time zone \"Mars/Base\""), "{stderr}");
+    assert!(
+        stderr.contains("groups[0].checkin.cron: invalid cron expression \"every morning\""),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("groups[0].checkin.timezone: unknown time zone \"Mars/Base\""),
+        "{stderr}"
+    );
     assert!(stderr.contains("groups[0].colour: unknown key"), "{stderr}");
-    assert!(!dir.0.join("bad.db").exists(), "check-config touches no database");
+    assert!(
+        !dir.0.join("bad.db").exists(),
+        "check-config touches no database"
+    );
 }
 
 #[test]
 fn test_check_config_accepts_the_example_and_migrate_creates_the_database() {
     let dir = Dir::new();
     let config = example_config(&dir.0);
-    let out = run(&["check-config", "--config", config.to_str().unwrap()], "", &dir.0);
+    let out = run(
+        &["check-config", "--config", config.to_str().unwrap()],
+        "",
+        &dir.0,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = run(&["migrate", "--config", config.to_str().unwrap()], "", &dir.0);
+    let out = run(
+        &["migrate", "--config", config.to_str().unwrap()],
+        "",
+        &dir.0,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(dir.0.join("bot.db").exists());
-    let again = run(&["migrate", "--config", config.to_str().unwrap()], "", &dir.0);
+    let again = run(
+        &["migrate", "--config", config.to_str().unwrap()],
+        "",
+        &dir.0,
+    );
     assert_eq!(again.status.code(), Some(0), "migrate is idempotent");
 }
 
@@ -148,17 +230,31 @@ fn test_check_config_accepts_the_example_and_migrate_creates_the_database() {
 fn test_secrets_never_appear_in_errors() {
     let dir = Dir::new();
     let path = dir.0.join("pg.toml");
-    std::fs::write(&path, "[database]\nurl_env = \"IPT_TEST_DB_URL\"\n[console]\nenabled = true\n").unwrap();
+    std::fs::write(
+        &path,
+        "[database]\nurl_env = \"IPT_TEST_DB_URL\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
     let out = Command::new(BIN)
         .args(["run", "--config", path.to_str().unwrap()])
-        .env("IPT_TEST_DB_URL", "postgres://bot:hunter2-secret@127.0.0.1:1/nowhere")
+        .env(
+            "IPT_TEST_DB_URL",
+            "postgres://bot:hunter2-secret@127.0.0.1:1/nowhere",
+        )
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "an unreachable database is a runtime failure");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unreachable database is a runtime failure"
+    );
     let all = text(&out.stdout) + &text(&out.stderr);
     assert!(!all.contains("hunter2-secret"), "{all}");
-    assert!(all.contains("bot:***@127.0.0.1"), "the redacted URL says which database: {all}");
+    assert!(
+        all.contains("bot:***@127.0.0.1"),
+        "the redacted URL says which database: {all}"
+    );
 }
 
 #[test]
@@ -189,7 +285,11 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
 fn test_usage_errors_exit_one_and_help_exits_zero() {
     let dir = Dir::new();
     assert_eq!(run(&["frobnicate"], "", &dir.0).status.code(), Some(1));
-    assert_eq!(run(&["run"], "", &dir.0).status.code(), Some(1), "--config is required");
+    assert_eq!(
+        run(&["run"], "", &dir.0).status.code(),
+        Some(1),
+        "--config is required"
+    );
     let help = run(&["--help"], "", &dir.0);
     assert_eq!(help.status.code(), Some(0));
     let help = text(&help.stdout);
@@ -202,13 +302,38 @@ fn test_usage_errors_exit_one_and_help_exits_zero() {
 fn test_schedule_preview_keeps_local_time_across_dst() {
     let dir = Dir::new();
     let out = run(
-        &["schedule", "preview", "--cron", "0 0 9 * * *", "--tz", "America/New_York", "--from", "2026-03-07T00:00:00Z", "--count", "3"],
+        &[
+            "schedule",
+            "preview",
+            "--cron",
+            "0 0 9 * * *",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2026-03-07T00:00:00Z",
+            "--count",
+            "3",
+        ],
         "",
         &dir.0,
     );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), "2026-03-07T14:00:00Z\n2026-03-08T13:00:00Z\n2026-03-09T13:00:00Z\n");
-    let bad = run(&["schedule", "preview", "--cron", "0 0 9 * * *", "--tz", "Mars/Base"], "", &dir.0);
+    assert_eq!(
+        text(&out.stdout),
+        "2026-03-07T14:00:00Z\n2026-03-08T13:00:00Z\n2026-03-09T13:00:00Z\n"
+    );
+    let bad = run(
+        &[
+            "schedule",
+            "preview",
+            "--cron",
+            "0 0 9 * * *",
+            "--tz",
+            "Mars/Base",
+        ],
+        "",
+        &dir.0,
+    );
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("unknown time zone \"Mars/Base\""));
 }

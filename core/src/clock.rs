@@ -15,7 +15,9 @@ pub type Timestamp = DateTime<Utc>;
 
 /// Converts a database value (Unix milliseconds) into a [`Timestamp`].
 pub fn from_millis(ms: i64) -> Timestamp {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// A source of the current time.
@@ -43,12 +45,15 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: Timestamp) -> Self {
-        Self { millis: AtomicI64::new(start.timestamp_millis()) }
+        Self {
+            millis: AtomicI64::new(start.timestamp_millis()),
+        }
     }
 
     /// Moves the clock forward (or backward, for a negative duration).
     pub fn advance(&self, by: chrono::Duration) {
-        self.millis.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.millis
+            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 
     /// Sets the clock to `to`.

@@ -83,7 +83,10 @@ pub struct Reply {
 impl Reply {
     /// A reply only the sender sees.
     pub fn private(text: impl Into<String>) -> Self {
-        Self { visibility: Visibility::Private, text: text.into() }
+        Self {
+            visibility: Visibility::Private,
+            text: text.into(),
+        }
     }
 }
 
@@ -100,7 +103,15 @@ pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
 const NOT_YET: &[&str] = &[
-    "learn", "search", "checkin", "mood", "homework", "resources", "alerts", "alert", "setup",
+    "learn",
+    "search",
+    "checkin",
+    "mood",
+    "homework",
+    "resources",
+    "alerts",
+    "alert",
+    "setup",
     "stats",
 ];
 
@@ -125,9 +136,13 @@ impl Engine {
     /// Handles one event; a storage failure is returned to the caller.
     pub async fn handle(&self, event: Event) -> crate::Result<Vec<Reply>> {
         match event {
-            Event::Command { sender, name, args, prefix, .. } => {
-                self.command(&sender, &name, &args, &prefix).await
-            }
+            Event::Command {
+                sender,
+                name,
+                args,
+                prefix,
+                ..
+            } => self.command(&sender, &name, &args, &prefix).await,
             // Ordinary messages need nothing yet; the crisis pipeline will
             // assess them here. No database write for ordinary chat.
             Event::Message { .. } => Ok(Vec::new()),
@@ -188,20 +203,39 @@ impl Engine {
             }
         };
         let now = self.clock.now();
-        let member = self.store.upsert_member(&sender.member, &sender.display_name, now).await?;
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
         let until = now + chrono::Duration::days(days);
-        self.store.set_member_paused_until(member.id, Some(until)).await?;
+        self.store
+            .set_member_paused_until(member.id, Some(until))
+            .await?;
+        // Say the end time in the member's own zone when they have set one.
+        let zone = member.timezone.as_deref().and_then(|z| parse_zone(z).ok());
+        let (when, zone_name) = match zone {
+            Some(tz) => (
+                until
+                    .with_timezone(&tz)
+                    .format("%A %-d %B, %H:%M")
+                    .to_string(),
+                tz.name(),
+            ),
+            None => (until.format("%A %-d %B, %H:%M").to_string(), "UTC"),
+        };
         Ok(format!(
-            "Done: no check-ins or reminders from me until {} (UTC). Take the time you need. \
-             {prefix}resume brings them back sooner. If things get hard, crisis support and \
-             the group are still here while you're paused.",
-            until.format("%A %-d %B, %H:%M")
+            "Done: no check-ins or reminders from me until {when} ({zone_name}). Take the time \
+             you need. {prefix}resume brings them back sooner. If things get hard, crisis \
+             support and the group are still here while you're paused."
         ))
     }
 
     async fn resume(&self, sender: &Sender) -> crate::Result<String> {
         let now = self.clock.now();
-        let member = self.store.upsert_member(&sender.member, &sender.display_name, now).await?;
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
         let was_paused = member.is_paused(now);
         self.store.set_member_paused_until(member.id, None).await?;
         Ok(if was_paused {
@@ -236,8 +270,13 @@ impl Engine {
                 ));
             }
         };
-        let member = self.store.upsert_member(&sender.member, &sender.display_name, now).await?;
-        self.store.set_member_timezone(member.id, Some(zone.name())).await?;
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
+        self.store
+            .set_member_timezone(member.id, Some(zone.name()))
+            .await?;
         let local = now.with_timezone(&zone);
         Ok(format!(
             "Your time zone is now {}; it's {} there. Your reminders will follow it.",
@@ -249,7 +288,9 @@ impl Engine {
     async fn mydata(&self, sender: &Sender, args: &str, prefix: &str) -> crate::Result<String> {
         let mut words = args.split_whitespace();
         let action = words.next().unwrap_or("").to_ascii_lowercase();
-        let confirmed = words.next().is_some_and(|w| w.eq_ignore_ascii_case("confirm"));
+        let confirmed = words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("confirm"));
         let member = self.store.member(&sender.member).await?;
         match (action.as_str(), member) {
             ("export", None) | ("delete", None) => {
@@ -268,9 +309,11 @@ impl Engine {
             )),
             ("delete", Some(member)) => {
                 self.store.delete_member(member.id).await?;
-                Ok("Done. Everything I stored about you is deleted. You're still welcome here; \
+                Ok(
+                    "Done. Everything I stored about you is deleted. You're still welcome here; \
                     if you use me again I'll start from nothing."
-                    .to_owned())
+                        .to_owned(),
+                )
             }
             _ => Ok(format!(
                 "{prefix}mydata export sends you a copy of what I store about you; \
@@ -341,8 +384,18 @@ mod tests {
     fn help_lists_every_member_command_with_the_platform_prefix() {
         let help = help_text("!ipt ");
         for cmd in [
-            "help", "learn", "search", "checkin", "mood", "homework", "resources", "pause",
-            "resume", "timezone", "privacy", "mydata",
+            "help",
+            "learn",
+            "search",
+            "checkin",
+            "mood",
+            "homework",
+            "resources",
+            "pause",
+            "resume",
+            "timezone",
+            "privacy",
+            "mydata",
         ] {
             assert!(help.contains(&format!("!ipt {cmd}")), "help lacks {cmd}");
         }

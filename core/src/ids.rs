@@ -191,14 +191,20 @@ pub struct MemberRef {
 impl GroupRef {
     /// A reference to `id` on `platform`.
     pub fn new(platform: Platform, id: impl Into<String>) -> Self {
-        Self { platform, id: id.into() }
+        Self {
+            platform,
+            id: id.into(),
+        }
     }
 }
 
 impl MemberRef {
     /// A reference to `id` on `platform`.
     pub fn new(platform: Platform, id: impl Into<String>) -> Self {
-        Self { platform, id: id.into() }
+        Self {
+            platform,
+            id: id.into(),
+        }
     }
 }
 

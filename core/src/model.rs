@@ -25,7 +25,10 @@ pub struct GroupSettings {
 
 impl Default for GroupSettings {
     fn default() -> Self {
-        Self { alert_excerpts: false, escalate_after_secs: 600 }
+        Self {
+            alert_excerpts: false,
+            escalate_after_secs: 600,
+        }
     }
 }
 

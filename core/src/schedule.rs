@@ -24,7 +24,9 @@ pub enum ScheduleError {
         reason: String,
     },
     /// The zone is not in the IANA database.
-    #[error("unknown time zone \"{0}\"; use an IANA name such as \"Europe/London\" or \"America/New_York\"")]
+    #[error(
+        "unknown time zone \"{0}\"; use an IANA name such as \"Europe/London\" or \"America/New_York\""
+    )]
     Zone(String),
 }
 
@@ -49,20 +51,29 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, ScheduleError> {
             reason: format!("it has {fields} fields"),
         });
     }
-    cron::Schedule::from_str(expr)
-        .map_err(|e| ScheduleError::Cron { expr: expr.to_owned(), reason: e.to_string() })
+    cron::Schedule::from_str(expr).map_err(|e| ScheduleError::Cron {
+        expr: expr.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 impl Schedule {
     /// Parses both parts.
     pub fn new(cron_expr: &str, zone: &str) -> Result<Self, ScheduleError> {
-        Ok(Self { cron: parse_cron(cron_expr)?, tz: parse_zone(zone)? })
+        Ok(Self {
+            cron: parse_cron(cron_expr)?,
+            tz: parse_zone(zone)?,
+        })
     }
 
     /// The first `count` fire times strictly after `from`, in UTC.
     pub fn next_after(&self, from: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
         let local = from.with_timezone(&self.tz);
-        self.cron.after(&local).take(count).map(|t| t.with_timezone(&Utc)).collect()
+        self.cron
+            .after(&local)
+            .take(count)
+            .map(|t| t.with_timezone(&Utc))
+            .collect()
     }
 }
 
@@ -78,10 +89,14 @@ mod tests {
     fn nine_am_new_york_stays_local_across_dst_start() {
         let s = Schedule::new("0 0 9 * * *", "America/New_York").unwrap();
         let got = s.next_after(utc("2026-03-07T00:00:00Z"), 3);
-        let want: Vec<_> = ["2026-03-07T14:00:00Z", "2026-03-08T13:00:00Z", "2026-03-09T13:00:00Z"]
-            .into_iter()
-            .map(utc)
-            .collect();
+        let want: Vec<_> = [
+            "2026-03-07T14:00:00Z",
+            "2026-03-08T13:00:00Z",
+            "2026-03-09T13:00:00Z",
+        ]
+        .into_iter()
+        .map(utc)
+        .collect();
         assert_eq!(got, want);
     }
 
@@ -89,10 +104,14 @@ mod tests {
     fn nine_am_london_stays_local_across_dst_end() {
         let s = Schedule::new("0 0 9 * * *", "Europe/London").unwrap();
         let got = s.next_after(utc("2026-10-24T00:00:00Z"), 3);
-        let want: Vec<_> = ["2026-10-24T08:00:00Z", "2026-10-25T09:00:00Z", "2026-10-26T09:00:00Z"]
-            .into_iter()
-            .map(utc)
-            .collect();
+        let want: Vec<_> = [
+            "2026-10-24T08:00:00Z",
+            "2026-10-25T09:00:00Z",
+            "2026-10-26T09:00:00Z",
+        ]
+        .into_iter()
+        .map(utc)
+        .collect();
         assert_eq!(got, want);
     }
 
@@ -105,11 +124,17 @@ mod tests {
 
     #[test]
     fn words_are_not_a_cron_expression() {
-        assert!(matches!(parse_cron("every morning"), Err(ScheduleError::Cron { .. })));
+        assert!(matches!(
+            parse_cron("every morning"),
+            Err(ScheduleError::Cron { .. })
+        ));
     }
 
     #[test]
     fn unknown_zone_is_refused() {
-        assert_eq!(parse_zone("Mars/Base").unwrap_err(), ScheduleError::Zone("Mars/Base".into()));
+        assert_eq!(
+            parse_zone("Mars/Base").unwrap_err(),
+            ScheduleError::Zone("Mars/Base".into())
+        );
     }
 }

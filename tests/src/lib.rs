@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,7 +35,9 @@ fn in_ci() -> bool {
 pub async fn sqlite_store() -> (SqliteStore, tempdir::TempDir) {
     let dir = tempdir::TempDir::new();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = SqliteStore::connect(&url, &ConnectOptions::default()).await.expect("open sqlite");
+    let store = SqliteStore::connect(&url, &ConnectOptions::default())
+        .await
+        .expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
     (store, dir)
 }
@@ -49,7 +52,12 @@ pub async fn postgres_store() -> Option<(PostgresStore, PgSchema)> {
             if in_ci() {
                 panic!("Postgres is required in CI but {url} did not answer: {error}");
             }
-            eprintln!("SKIPPED: Postgres test (no server at {url}: {error}); set IPT_TEST_POSTGRES_URL");
+            // Written to the real stderr, past the test harness's capture, so
+            // a skip is seen even when the test "passes".
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: Postgres test (no server at {url}: {error}); set IPT_TEST_POSTGRES_URL"
+            );
             return None;
         }
     };
@@ -156,7 +164,10 @@ pub struct RecordingPlatform {
 impl RecordingPlatform {
     /// A platform that takes `delay` for each delivery.
     pub fn with_delay(delay: Duration) -> Self {
-        Self { delay, ..Self::default() }
+        Self {
+            delay,
+            ..Self::default()
+        }
     }
 
     /// The next delivery with this key is accepted (shown) but its call never
@@ -232,7 +243,8 @@ pub mod tempdir {
     impl TempDir {
         /// Creates a fresh, uniquely named directory.
         pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("ipt-test-{:016x}", rand::random::<u64>()));
+            let path =
+                std::env::temp_dir().join(format!("ipt-test-{:016x}", rand::random::<u64>()));
             std::fs::create_dir_all(&path).expect("create temp dir");
             Self(path)
         }

@@ -13,9 +13,7 @@ use ipt_core::model::{
     AlertAction, AlertLevel, AlertStatus, AlertTransition, Consent, GroupSettings, HomeworkStatus,
     NewAlert, NewCheckin, NewGroup, NewHomework,
 };
-use ipt_core::outbox::{
-    DeliveryKind, DeliveryState, FailureAction, NewDelivery, Payload, Target,
-};
+use ipt_core::outbox::{DeliveryKind, DeliveryState, FailureAction, NewDelivery, Payload, Target};
 use ipt_core::store::Store;
 
 ipt_tests::store_suite!(
@@ -35,6 +33,7 @@ ipt_tests::store_suite!(
     test_failed_delivery_backs_off_then_dies_and_is_listed,
     test_critical_delivery_keeps_failing_but_is_never_dead,
     test_release_makes_a_claim_due_again_without_counting_it,
+    test_mark_delivered_settles_claims_from_several_leases_at_once,
     test_concurrent_claimers_never_share_a_row,
     test_delivery_kinds_round_trip,
     test_member_delete_removes_everything_about_them,
@@ -64,18 +63,28 @@ fn note(key: &str, platform: Platform) -> NewDelivery {
     NewDelivery {
         kind: DeliveryKind::Notice,
         target: Target::member(platform, "@a:example.org"),
-        payload: Payload { text: format!("hello {key}"), ..Payload::default() },
+        payload: Payload {
+            text: format!("hello {key}"),
+            ..Payload::default()
+        },
         idempotency_key: key.to_owned(),
         not_before: None,
     }
 }
 
 async fn member(store: &Arc<dyn Store>, id: &str) -> ipt_core::model::Member {
-    store.upsert_member(&MemberRef::new(Platform::Matrix, id), "Sam", t(0)).await.unwrap()
+    store
+        .upsert_member(&MemberRef::new(Platform::Matrix, id), "Sam", t(0))
+        .await
+        .unwrap()
 }
 
 async fn group(store: &Arc<dyn Store>) -> GroupId {
-    store.upsert_group(&new_group("!g:example.org"), t(0)).await.unwrap().id
+    store
+        .upsert_group(&new_group("!g:example.org"), t(0))
+        .await
+        .unwrap()
+        .id
 }
 
 async fn test_migrate_twice_is_harmless(store: Arc<dyn Store>) {
@@ -85,33 +94,74 @@ async fn test_migrate_twice_is_harmless(store: Arc<dyn Store>) {
 }
 
 async fn test_group_upsert_updates_in_place(store: Arc<dyn Store>) {
-    let first = store.upsert_group(&new_group("!g:example.org"), t(0)).await.unwrap();
+    let first = store
+        .upsert_group(&new_group("!g:example.org"), t(0))
+        .await
+        .unwrap();
     let mut changed = new_group("!g:example.org");
     changed.region = "IE".into();
-    changed.settings = GroupSettings { alert_excerpts: true, escalate_after_secs: 120 };
+    changed.settings = GroupSettings {
+        alert_excerpts: true,
+        escalate_after_secs: 120,
+    };
     let second = store.upsert_group(&changed, t(5)).await.unwrap();
     assert_eq!(first.id, second.id);
     assert_eq!(second.region, "IE");
     assert_eq!(second.created_at, t(0), "created_at is kept on update");
-    let found = store.group(Platform::Matrix, "!g:example.org").await.unwrap().unwrap();
+    let found = store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, second);
     assert!(found.settings.alert_excerpts);
     assert_eq!(found.settings.escalate_after_secs, 120);
-    assert!(store.group(Platform::Discord, "!g:example.org").await.unwrap().is_none());
+    assert!(
+        store
+            .group(Platform::Discord, "!g:example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.groups().await.unwrap().len(), 1);
 }
 
 async fn test_member_profile_choices_round_trip(store: Arc<dyn Store>) {
     let m = member(&store, "@sam:example.org").await;
-    assert_eq!(m.consent, Consent::default(), "everything is off until chosen");
-    let again = store.upsert_member(&MemberRef::new(Platform::Matrix, "@sam:example.org"), "Sam B", t(9)).await.unwrap();
+    assert_eq!(
+        m.consent,
+        Consent::default(),
+        "everything is off until chosen"
+    );
+    let again = store
+        .upsert_member(
+            &MemberRef::new(Platform::Matrix, "@sam:example.org"),
+            "Sam B",
+            t(9),
+        )
+        .await
+        .unwrap();
     assert_eq!(again.id, m.id);
     assert_eq!(again.display_name, "Sam B");
-    store.set_member_timezone(m.id, Some("Asia/Kolkata")).await.unwrap();
-    store.set_member_paused_until(m.id, Some(t(86_400_000))).await.unwrap();
-    let consent = Consent { checkins: true, quiet: true, checkin_signals: false };
+    store
+        .set_member_timezone(m.id, Some("Asia/Kolkata"))
+        .await
+        .unwrap();
+    store
+        .set_member_paused_until(m.id, Some(t(86_400_000)))
+        .await
+        .unwrap();
+    let consent = Consent {
+        checkins: true,
+        quiet: true,
+        checkin_signals: false,
+    };
     store.set_member_consent(m.id, consent).await.unwrap();
-    let m = store.member(&MemberRef::new(Platform::Matrix, "@sam:example.org")).await.unwrap().unwrap();
+    let m = store
+        .member(&MemberRef::new(Platform::Matrix, "@sam:example.org"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.timezone.as_deref(), Some("Asia/Kolkata"));
     assert_eq!(m.paused_until, Some(t(86_400_000)));
     assert!(m.is_paused(t(1)));
@@ -119,7 +169,11 @@ async fn test_member_profile_choices_round_trip(store: Arc<dyn Store>) {
     assert_eq!(m.consent, consent);
     store.set_member_paused_until(m.id, None).await.unwrap();
     store.set_member_timezone(m.id, None).await.unwrap();
-    let m = store.member(&MemberRef::new(Platform::Matrix, "@sam:example.org")).await.unwrap().unwrap();
+    let m = store
+        .member(&MemberRef::new(Platform::Matrix, "@sam:example.org"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((m.paused_until, m.timezone), (None, None));
 }
 
@@ -160,7 +214,10 @@ async fn test_checkin_same_day_edits_instead_of_duplicating(store: Arc<dyn Store
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].local_date, day.succ_opt().unwrap());
     answer.mood = 11;
-    assert!(store.save_checkin(&answer, t(1)).await.is_err(), "mood is 0 to 10");
+    assert!(
+        store.save_checkin(&answer, t(1)).await.is_err(),
+        "mood is 0 to 10"
+    );
 }
 
 async fn test_homework_lifecycle_and_ownership(store: Arc<dyn Store>) {
@@ -195,9 +252,18 @@ async fn test_homework_lifecycle_and_ownership(store: Arc<dyn Store>) {
             .unwrap();
         assert_eq!(done.status, *status);
         assert_eq!(done.reflection.as_deref(), Some("it helped"));
-        assert_eq!(done.completed_at, (*status != HomeworkStatus::Open).then(|| t(2)));
+        assert_eq!(
+            done.completed_at,
+            (*status != HomeworkStatus::Open).then(|| t(2))
+        );
     }
-    assert!(store.settle_homework(HomeworkId(9_999), me.id, HomeworkStatus::Done, None, t(3)).await.unwrap().is_none());
+    assert!(
+        store
+            .settle_homework(HomeworkId(9_999), me.id, HomeworkStatus::Done, None, t(3))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.homework(me.id).await.unwrap().len(), 1);
     assert!(store.homework(other.id).await.unwrap().is_empty());
 }
@@ -218,14 +284,20 @@ fn crisis_deliveries(tag: &str) -> Vec<NewDelivery> {
         NewDelivery {
             kind: DeliveryKind::CrisisAlert,
             target: Target::channel(Platform::Matrix, "!mods:example.org"),
-            payload: Payload { text: "alert".into(), ..Payload::default() },
+            payload: Payload {
+                text: "alert".into(),
+                ..Payload::default()
+            },
             idempotency_key: format!("alert-{tag}"),
             not_before: None,
         },
         NewDelivery {
             kind: DeliveryKind::CrisisSupport,
             target: Target::member(Platform::Matrix, "@m:example.org"),
-            payload: Payload { text: "support".into(), ..Payload::default() },
+            payload: Payload {
+                text: "support".into(),
+                ..Payload::default()
+            },
             idempotency_key: format!("support-{tag}"),
             not_before: None,
         },
@@ -237,7 +309,11 @@ async fn test_alert_opens_with_audit_and_deliveries_in_one_transaction(store: Ar
     let m = member(&store, "@m:example.org").await;
     for level in AlertLevel::ALL {
         let alert = store
-            .open_alert(&alert_for(g, m.id, *level), &crisis_deliveries(level.as_str()), t(0))
+            .open_alert(
+                &alert_for(g, m.id, *level),
+                &crisis_deliveries(level.as_str()),
+                t(0),
+            )
             .await
             .unwrap();
         assert_eq!((alert.level, alert.status), (*level, AlertStatus::Open));
@@ -246,7 +322,11 @@ async fn test_alert_opens_with_audit_and_deliveries_in_one_transaction(store: Ar
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, AlertAction::Opened);
         assert_eq!(events[0].actor, None);
-        let d = store.delivery(&format!("alert-{level}")).await.unwrap().unwrap();
+        let d = store
+            .delivery(&format!("alert-{level}"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(d.kind, DeliveryKind::CrisisAlert);
         assert_eq!(d.state, DeliveryState::Queued);
     }
@@ -258,54 +338,132 @@ async fn test_alert_is_not_created_when_its_delivery_cannot_be_stored(store: Arc
     let m = member(&store, "@m:example.org").await;
     let mut deliveries = crisis_deliveries("x");
     deliveries[1].idempotency_key = String::new(); // refused by the schema
-    let result = store.open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &deliveries, t(0)).await;
+    let result = store
+        .open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &deliveries, t(0))
+        .await;
     assert!(result.is_err());
-    assert!(store.alerts(g, false).await.unwrap().is_empty(), "no alert without its deliveries");
-    assert!(store.delivery("alert-x").await.unwrap().is_none(), "no half-written outbox");
+    assert!(
+        store.alerts(g, false).await.unwrap().is_empty(),
+        "no alert without its deliveries"
+    );
+    assert!(
+        store.delivery("alert-x").await.unwrap().is_none(),
+        "no half-written outbox"
+    );
 }
 
 async fn test_alert_claim_and_resolve_are_guarded_and_audited(store: Arc<dyn Store>) {
     let g = group(&store).await;
     let m = member(&store, "@m:example.org").await;
-    let a = store.open_alert(&alert_for(g, m.id, AlertLevel::Concern), &[], t(0)).await.unwrap();
-    let AlertTransition::Done(claimed) = store.claim_alert(a.id, "@mod1:example.org", t(10)).await.unwrap() else {
+    let a = store
+        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &[], t(0))
+        .await
+        .unwrap();
+    let AlertTransition::Done(claimed) = store
+        .claim_alert(a.id, "@mod1:example.org", t(10))
+        .await
+        .unwrap()
+    else {
         panic!("first claim must succeed");
     };
     assert_eq!(claimed.status, AlertStatus::Claimed);
     assert_eq!(claimed.claimed_by.as_deref(), Some("@mod1:example.org"));
     assert_eq!(claimed.claimed_at, Some(t(10)));
-    assert_eq!(claimed.escalate_at, None, "a claimed alert stops escalating");
-    let AlertTransition::NotAllowed(still) = store.claim_alert(a.id, "@mod2:example.org", t(11)).await.unwrap() else {
+    assert_eq!(
+        claimed.escalate_at, None,
+        "a claimed alert stops escalating"
+    );
+    let AlertTransition::NotAllowed(still) = store
+        .claim_alert(a.id, "@mod2:example.org", t(11))
+        .await
+        .unwrap()
+    else {
         panic!("second claim must be refused");
     };
     assert_eq!(still.claimed_by.as_deref(), Some("@mod1:example.org"));
     assert_eq!(store.alerts(g, true).await.unwrap().len(), 1);
-    let AlertTransition::Done(resolved) = store.resolve_alert(a.id, "@mod1:example.org", "talked, safe now", t(20)).await.unwrap() else {
+    let AlertTransition::Done(resolved) = store
+        .resolve_alert(a.id, "@mod1:example.org", "talked, safe now", t(20))
+        .await
+        .unwrap()
+    else {
         panic!("resolve must succeed");
     };
     assert_eq!(resolved.status, AlertStatus::Resolved);
-    assert_eq!(resolved.resolution_note.as_deref(), Some("talked, safe now"));
-    assert!(matches!(store.resolve_alert(a.id, "@x:example.org", "again", t(21)).await.unwrap(), AlertTransition::NotAllowed(_)));
-    assert!(matches!(store.claim_alert(AlertId(424_242), "@x:example.org", t(22)).await.unwrap(), AlertTransition::NotFound));
+    assert_eq!(
+        resolved.resolution_note.as_deref(),
+        Some("talked, safe now")
+    );
+    assert!(matches!(
+        store
+            .resolve_alert(a.id, "@x:example.org", "again", t(21))
+            .await
+            .unwrap(),
+        AlertTransition::NotAllowed(_)
+    ));
+    assert!(matches!(
+        store
+            .claim_alert(AlertId(424_242), "@x:example.org", t(22))
+            .await
+            .unwrap(),
+        AlertTransition::NotFound
+    ));
     assert!(store.alerts(g, true).await.unwrap().is_empty());
     assert_eq!(store.alerts(g, false).await.unwrap().len(), 1);
-    let trail: Vec<_> = store.alert_events(a.id).await.unwrap().into_iter().map(|e| (e.action, e.actor, e.detail)).collect();
+    let trail: Vec<_> = store
+        .alert_events(a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.actor, e.detail))
+        .collect();
     assert_eq!(
         trail,
         vec![
             (AlertAction::Opened, None, Some("concern".into())),
             (AlertAction::Claimed, Some("@mod1:example.org".into()), None),
-            (AlertAction::Resolved, Some("@mod1:example.org".into()), Some("talked, safe now".into())),
+            (
+                AlertAction::Resolved,
+                Some("@mod1:example.org".into()),
+                Some("talked, safe now".into())
+            ),
         ]
     );
     // An open alert can be resolved directly.
-    let b = store.open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &[], t(30)).await.unwrap();
-    assert!(matches!(store.resolve_alert(b.id, "@mod2:example.org", "false alarm", t(31)).await.unwrap(), AlertTransition::Done(_)));
+    let b = store
+        .open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &[], t(30))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .resolve_alert(b.id, "@mod2:example.org", "false alarm", t(31))
+            .await
+            .unwrap(),
+        AlertTransition::Done(_)
+    ));
 }
 
 async fn test_enqueue_skips_existing_keys(store: Arc<dyn Store>) {
-    assert_eq!(store.enqueue(&[note("a", Platform::Matrix), note("b", Platform::Matrix)], t(0)).await.unwrap(), 2);
-    assert_eq!(store.enqueue(&[note("b", Platform::Matrix), note("c", Platform::Matrix)], t(1)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .enqueue(
+                &[note("a", Platform::Matrix), note("b", Platform::Matrix)],
+                t(0)
+            )
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .enqueue(
+                &[note("b", Platform::Matrix), note("c", Platform::Matrix)],
+                t(1)
+            )
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(store.pending_deliveries().await.unwrap(), 3);
     let b = store.delivery("b").await.unwrap().unwrap();
     assert_eq!(b.created_at, t(0), "the first enqueue wins");
@@ -315,94 +473,272 @@ async fn test_enqueue_skips_existing_keys(store: Arc<dyn Store>) {
 async fn test_claim_takes_due_rows_oldest_first_for_one_platform(store: Arc<dyn Store>) {
     let mut later = note("later", Platform::Matrix);
     later.not_before = Some(t(20_000));
-    store.enqueue(&[note("m2", Platform::Matrix)], t(2)).await.unwrap();
-    store.enqueue(&[note("m1", Platform::Matrix), note("d1", Platform::Discord), later], t(1)).await.unwrap();
-    let claimed = store.claim_deliveries(Platform::Matrix, t(10), 10, lease()).await.unwrap();
-    let keys: Vec<_> = claimed.iter().map(|c| c.delivery.idempotency_key.as_str()).collect();
-    assert_eq!(keys, ["m1", "m2"], "due Matrix rows only, oldest message first");
+    store
+        .enqueue(&[note("m2", Platform::Matrix)], t(2))
+        .await
+        .unwrap();
+    store
+        .enqueue(
+            &[
+                note("m1", Platform::Matrix),
+                note("d1", Platform::Discord),
+                later,
+            ],
+            t(1),
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_deliveries(Platform::Matrix, t(10), 10, lease())
+        .await
+        .unwrap();
+    let keys: Vec<_> = claimed
+        .iter()
+        .map(|c| c.delivery.idempotency_key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["m1", "m2"],
+        "due Matrix rows only, oldest message first"
+    );
     assert!(claimed.iter().all(|c| c.delivery.attempts == 1));
     // At 20 s "later" is due, and the first two are still leased (until 30 s).
-    let claimed = store.claim_deliveries(Platform::Matrix, t(20_000), 10, lease()).await.unwrap();
+    let claimed = store
+        .claim_deliveries(Platform::Matrix, t(20_000), 10, lease())
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].delivery.idempotency_key, "later");
-    let discord = store.claim_deliveries(Platform::Discord, t(10), 10, lease()).await.unwrap();
+    let discord = store
+        .claim_deliveries(Platform::Discord, t(10), 10, lease())
+        .await
+        .unwrap();
     assert_eq!(discord.len(), 1);
     let limited = {
-        store.enqueue(&(0..5).map(|i| note(&format!("n{i}"), Platform::Console)).collect::<Vec<_>>(), t(0)).await.unwrap();
-        store.claim_deliveries(Platform::Console, t(1), 3, lease()).await.unwrap()
+        store
+            .enqueue(
+                &(0..5)
+                    .map(|i| note(&format!("n{i}"), Platform::Console))
+                    .collect::<Vec<_>>(),
+                t(0),
+            )
+            .await
+            .unwrap();
+        store
+            .claim_deliveries(Platform::Console, t(1), 3, lease())
+            .await
+            .unwrap()
     };
     assert_eq!(limited.len(), 3);
 }
 
 async fn test_lease_blocks_reclaim_until_it_expires(store: Arc<dyn Store>) {
-    store.enqueue(&[note("a", Platform::Matrix)], t(0)).await.unwrap();
-    let first = store.claim_deliveries(Platform::Matrix, t(0), 10, lease()).await.unwrap();
+    store
+        .enqueue(&[note("a", Platform::Matrix)], t(0))
+        .await
+        .unwrap();
+    let first = store
+        .claim_deliveries(Platform::Matrix, t(0), 10, lease())
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    assert!(store.claim_deliveries(Platform::Matrix, t(29_999), 10, lease()).await.unwrap().is_empty());
-    let again = store.claim_deliveries(Platform::Matrix, t(30_000), 10, lease()).await.unwrap();
-    assert_eq!(again.len(), 1, "a crashed worker's claim is retaken after the lease");
+    assert!(
+        store
+            .claim_deliveries(Platform::Matrix, t(29_999), 10, lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_deliveries(Platform::Matrix, t(30_000), 10, lease())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.len(),
+        1,
+        "a crashed worker's claim is retaken after the lease"
+    );
     assert_eq!(again[0].delivery.attempts, 2);
     assert_ne!(again[0].lease, first[0].lease);
-    assert!(store.mark_delivered(&again[0], t(30_001)).await.unwrap());
+    assert_eq!(store.mark_delivered(&again, t(30_001)).await.unwrap(), 1);
     let d = store.delivery("a").await.unwrap().unwrap();
-    assert_eq!((d.state, d.delivered_at, d.available_at), (DeliveryState::Delivered, Some(t(30_001)), None));
-    assert!(store.claim_deliveries(Platform::Matrix, t(999_999), 10, lease()).await.unwrap().is_empty());
+    assert_eq!(
+        (d.state, d.delivered_at, d.available_at),
+        (DeliveryState::Delivered, Some(t(30_001)), None)
+    );
+    assert!(
+        store
+            .claim_deliveries(Platform::Matrix, t(999_999), 10, lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
 }
 
 async fn test_stale_lease_cannot_settle_a_retaken_delivery(store: Arc<dyn Store>) {
-    store.enqueue(&[note("a", Platform::Matrix)], t(0)).await.unwrap();
-    let stale = store.claim_deliveries(Platform::Matrix, t(0), 1, lease()).await.unwrap().remove(0);
-    let fresh = store.claim_deliveries(Platform::Matrix, t(31_000), 1, lease()).await.unwrap().remove(0);
-    assert!(!store.fail_delivery(&stale, "late failure", FailureAction::Dead).await.unwrap());
-    assert!(!store.mark_delivered(&stale, t(31_001)).await.unwrap());
+    store
+        .enqueue(&[note("a", Platform::Matrix)], t(0))
+        .await
+        .unwrap();
+    let stale = store
+        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .await
+        .unwrap()
+        .remove(0);
+    let fresh = store
+        .claim_deliveries(Platform::Matrix, t(31_000), 1, lease())
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        !store
+            .fail_delivery(&stale, "late failure", FailureAction::Dead)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .mark_delivered(std::slice::from_ref(&stale), t(31_001))
+            .await
+            .unwrap(),
+        0
+    );
     assert!(!store.release_delivery(&stale, t(31_001)).await.unwrap());
-    assert_eq!(store.delivery("a").await.unwrap().unwrap().state, DeliveryState::Queued);
-    assert!(store.mark_delivered(&fresh, t(31_002)).await.unwrap());
+    assert_eq!(
+        store.delivery("a").await.unwrap().unwrap().state,
+        DeliveryState::Queued
+    );
+    assert_eq!(
+        store
+            .mark_delivered(std::slice::from_ref(&fresh), t(31_002))
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn Store>) {
-    store.enqueue(&[note("a", Platform::Matrix)], t(0)).await.unwrap();
-    let c = store.claim_deliveries(Platform::Matrix, t(0), 1, lease()).await.unwrap().remove(0);
-    assert!(store.fail_delivery(&c, "homeserver down", FailureAction::RetryAt(t(5_000), DeliveryState::Queued)).await.unwrap());
-    assert!(store.claim_deliveries(Platform::Matrix, t(4_999), 1, lease()).await.unwrap().is_empty());
-    let c = store.claim_deliveries(Platform::Matrix, t(5_000), 1, lease()).await.unwrap().remove(0);
+    store
+        .enqueue(&[note("a", Platform::Matrix)], t(0))
+        .await
+        .unwrap();
+    let c = store
+        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .fail_delivery(
+                &c,
+                "homeserver down",
+                FailureAction::RetryAt(t(5_000), DeliveryState::Queued)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_deliveries(Platform::Matrix, t(4_999), 1, lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let c = store
+        .claim_deliveries(Platform::Matrix, t(5_000), 1, lease())
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(c.delivery.last_error.as_deref(), Some("homeserver down"));
     assert!(store.undeliverable(10).await.unwrap().is_empty());
-    assert!(store.fail_delivery(&c, "no such user", FailureAction::Dead).await.unwrap());
+    assert!(
+        store
+            .fail_delivery(&c, "no such user", FailureAction::Dead)
+            .await
+            .unwrap()
+    );
     let dead = store.undeliverable(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].state, dead[0].attempts), (DeliveryState::Dead, 2));
-    assert!(store.claim_deliveries(Platform::Matrix, t(999_999_999), 1, lease()).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_deliveries(Platform::Matrix, t(999_999_999), 1, lease())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
 }
 
 async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn Store>) {
-    store.enqueue(&crisis_deliveries("c")[..1], t(0)).await.unwrap();
-    let c = store.claim_deliveries(Platform::Matrix, t(0), 1, lease()).await.unwrap().remove(0);
-    assert!(store.fail_delivery(&c, "forbidden", FailureAction::RetryAt(t(600_000), DeliveryState::Failing)).await.unwrap());
+    store
+        .enqueue(&crisis_deliveries("c")[..1], t(0))
+        .await
+        .unwrap();
+    let c = store
+        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .fail_delivery(
+                &c,
+                "forbidden",
+                FailureAction::RetryAt(t(600_000), DeliveryState::Failing)
+            )
+            .await
+            .unwrap()
+    );
     let listed = store.undeliverable(10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state, DeliveryState::Failing);
-    assert_eq!(store.pending_deliveries().await.unwrap(), 1, "still waiting to go out");
-    let retried = store.claim_deliveries(Platform::Matrix, t(600_000), 1, lease()).await.unwrap();
-    assert_eq!(retried.len(), 1, "a failing critical delivery is still retried");
-    assert!(store.mark_delivered(&retried[0], t(600_001)).await.unwrap());
+    assert_eq!(
+        store.pending_deliveries().await.unwrap(),
+        1,
+        "still waiting to go out"
+    );
+    let retried = store
+        .claim_deliveries(Platform::Matrix, t(600_000), 1, lease())
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.len(),
+        1,
+        "a failing critical delivery is still retried"
+    );
+    assert_eq!(store.mark_delivered(&retried, t(600_001)).await.unwrap(), 1);
     assert!(store.undeliverable(10).await.unwrap().is_empty());
 }
 
 async fn test_release_makes_a_claim_due_again_without_counting_it(store: Arc<dyn Store>) {
-    store.enqueue(&[note("a", Platform::Matrix)], t(0)).await.unwrap();
-    let c = store.claim_deliveries(Platform::Matrix, t(0), 1, lease()).await.unwrap().remove(0);
+    store
+        .enqueue(&[note("a", Platform::Matrix)], t(0))
+        .await
+        .unwrap();
+    let c = store
+        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .await
+        .unwrap()
+        .remove(0);
     assert!(store.release_delivery(&c, t(100)).await.unwrap());
-    let again = store.claim_deliveries(Platform::Matrix, t(100), 1, lease()).await.unwrap();
+    let again = store
+        .claim_deliveries(Platform::Matrix, t(100), 1, lease())
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1, "released rows are due at once");
-    assert_eq!(again[0].delivery.attempts, 1, "a released claim was not an attempt");
+    assert_eq!(
+        again[0].delivery.attempts, 1,
+        "a released claim was not an attempt"
+    );
 }
 
 async fn test_concurrent_claimers_never_share_a_row(store: Arc<dyn Store>) {
     let n = 200;
-    let batch: Vec<_> = (0..n).map(|i| note(&format!("k{i}"), Platform::Matrix)).collect();
+    let batch: Vec<_> = (0..n)
+        .map(|i| note(&format!("k{i}"), Platform::Matrix))
+        .collect();
     store.enqueue(&batch, t(0)).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -410,14 +746,18 @@ async fn test_concurrent_claimers_never_share_a_row(store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let claimed = store.claim_deliveries(Platform::Matrix, t(1), 7, lease()).await.unwrap();
+                let claimed = store
+                    .claim_deliveries(Platform::Matrix, t(1), 7, lease())
+                    .await
+                    .unwrap();
                 if claimed.is_empty() {
                     return mine;
                 }
-                for c in claimed {
-                    assert!(store.mark_delivered(&c, t(2)).await.unwrap());
-                    mine.push(c.delivery.idempotency_key);
-                }
+                assert_eq!(
+                    store.mark_delivered(&claimed, t(2)).await.unwrap(),
+                    claimed.len()
+                );
+                mine.extend(claimed.into_iter().map(|c| c.delivery.idempotency_key));
             }
         }));
     }
@@ -435,12 +775,19 @@ async fn test_delivery_kinds_round_trip(store: Arc<dyn Store>) {
     for (i, kind) in DeliveryKind::ALL.iter().enumerate() {
         let mut d = note(&format!("kind{i}"), Platform::Discord);
         d.kind = *kind;
-        d.target = if i % 2 == 0 { Target::channel(Platform::Discord, "123") } else { Target::member(Platform::Discord, "456") };
+        d.target = if i % 2 == 0 {
+            Target::channel(Platform::Discord, "123")
+        } else {
+            Target::member(Platform::Discord, "456")
+        };
         d.payload.alert = Some(AlertId(i as i64));
         d.payload.mention_moderators = i % 2 == 0;
         store.enqueue(std::slice::from_ref(&d), t(0)).await.unwrap();
         let back = store.delivery(&d.idempotency_key).await.unwrap().unwrap();
-        assert_eq!((back.kind, &back.target, &back.payload), (*kind, &d.target, &d.payload));
+        assert_eq!(
+            (back.kind, &back.target, &back.payload),
+            (*kind, &d.target, &d.payload)
+        );
     }
 }
 
@@ -466,21 +813,79 @@ async fn test_member_delete_removes_everything_about_them(store: Arc<dyn Store>)
             .unwrap();
         store
             .add_homework(
-                &NewHomework { member_id: who, group_id: None, template: None, title: "walk".into(), details: None, due_at: None, assigned_by: None },
+                &NewHomework {
+                    member_id: who,
+                    group_id: None,
+                    template: None,
+                    title: "walk".into(),
+                    details: None,
+                    due_at: None,
+                    assigned_by: None,
+                },
                 t(0),
             )
             .await
             .unwrap();
     }
-    store.open_alert(&alert_for(g, m.id, AlertLevel::Concern), &[], t(0)).await.unwrap();
+    store
+        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &[], t(0))
+        .await
+        .unwrap();
     let export = store.member_data(m.id).await.unwrap().unwrap();
     assert_eq!((export.checkins.len(), export.homework.len()), (1, 1));
     assert_eq!(export.checkins[0].note.as_deref(), Some("private"));
     assert!(store.delete_member(m.id).await.unwrap());
     assert!(!store.delete_member(m.id).await.unwrap());
     assert!(store.member_data(m.id).await.unwrap().is_none());
-    assert!(store.member(&MemberRef::new(Platform::Matrix, "@gone:example.org")).await.unwrap().is_none());
+    assert!(
+        store
+            .member(&MemberRef::new(Platform::Matrix, "@gone:example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.alerts(g, false).await.unwrap().is_empty());
     let kept = store.member_data(keep.id).await.unwrap().unwrap();
-    assert_eq!((kept.checkins.len(), kept.homework.len()), (1, 1), "other members untouched");
+    assert_eq!(
+        (kept.checkins.len(), kept.homework.len()),
+        (1, 1),
+        "other members untouched"
+    );
+}
+
+async fn test_mark_delivered_settles_claims_from_several_leases_at_once(store: Arc<dyn Store>) {
+    store
+        .enqueue(
+            &[
+                note("a", Platform::Matrix),
+                note("b", Platform::Matrix),
+                note("c", Platform::Matrix),
+            ],
+            t(0),
+        )
+        .await
+        .unwrap();
+    let mut claims = store
+        .claim_deliveries(Platform::Matrix, t(0), 2, lease())
+        .await
+        .unwrap();
+    claims.extend(
+        store
+            .claim_deliveries(Platform::Matrix, t(0), 2, lease())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(claims.len(), 3);
+    assert_ne!(claims[0].lease, claims[2].lease);
+    assert_eq!(store.mark_delivered(&claims, t(1)).await.unwrap(), 3);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+    assert_eq!(
+        store.mark_delivered(&claims, t(2)).await.unwrap(),
+        0,
+        "settling twice changes nothing"
+    );
+    assert_eq!(
+        store.delivery("c").await.unwrap().unwrap().delivered_at,
+        Some(t(1))
+    );
 }
