@@ -150,7 +150,12 @@ fn execute(command: Command) -> Result<(), Failure> {
         }
         Command::Run { config } => {
             let c = load(&config)?;
-            Ok(tokio()?.block_on(runtime::run(c))?)
+            let rt = tokio()?;
+            let result = rt.block_on(runtime::run(c));
+            // The console's stdin read sits on a blocking thread that only
+            // returns with the next line; don't wait for it on the way out.
+            rt.shutdown_timeout(std::time::Duration::from_millis(100));
+            Ok(result?)
         }
         Command::Schedule {
             command:

@@ -255,6 +255,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         console
     });
 
+    let mut signals = ShutdownSignals::listen().context("cannot listen for SIGINT/SIGTERM")?;
     let running = runtime.start();
     tracing::info!(database = %config.database.redacted_url(), "ipt-bot running");
     let ended_by_input = match &console {
@@ -265,11 +266,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     result.context("reading the console input failed")?;
                     true
                 }
-                () = shutdown_signal() => false,
+                () = signals.recv() => false,
             }
         }
         None => {
-            shutdown_signal().await;
+            signals.recv().await;
             false
         }
     };
@@ -285,30 +286,41 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
+/// SIGINT and SIGTERM, listened for from the moment this is created (so a
+/// signal that arrives while the bot is still starting is not lost).
+#[derive(Debug)]
+pub struct ShutdownSignals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Starts listening.
+    pub fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Resolves on the next SIGINT or SIGTERM.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = self.term.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
-        () = term => tracing::info!("SIGTERM: shutting down"),
     }
 }

@@ -337,3 +337,44 @@ fn test_schedule_preview_keeps_local_time_across_dst() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("unknown time zone \"Mars/Base\""));
 }
+
+#[test]
+fn test_sigterm_stops_a_running_bot_cleanly() {
+    use std::io::{BufRead, BufReader};
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let mut child = Command::new(BIN)
+        .args(["run", "--config", config.to_str().unwrap()])
+        .current_dir(&dir.0)
+        .stdin(Stdio::piped()) // kept open: the console waits for input
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    assert!(banner.contains("ipt-bot console"), "{banner}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot did not stop after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "a requested shutdown is a clean exit"
+    );
+}
