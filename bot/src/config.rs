@@ -816,20 +816,26 @@ impl Validator<'_> {
                 "missing; e.g. \"0 0 9 * * *\" for 09:00 every day",
             ),
         }
-        match &timezone {
-            Some(z) => {
-                if let Err(e) = parse_zone(z) {
+        // Kept under its canonical name ("europe/london" → "Europe/London").
+        let timezone = match &timezone {
+            Some(z) => match parse_zone(z) {
+                Ok(tz) => Some(tz.name().to_owned()),
+                Err(e) => {
                     self.error(join(path, "timezone"), e.to_string());
+                    None
                 }
+            },
+            None => {
+                self.error(
+                    join(path, "timezone"),
+                    "missing; an IANA zone such as \"America/New_York\"",
+                );
+                None
             }
-            None => self.error(
-                join(path, "timezone"),
-                "missing; an IANA zone such as \"America/New_York\"",
-            ),
-        }
+        };
         Some(CheckinConfig {
             cron: cron?,
-            timezone: timezone?.trim().to_owned(),
+            timezone: timezone?,
         })
     }
 }

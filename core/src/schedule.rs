@@ -37,9 +37,19 @@ pub struct Schedule {
     tz: Tz,
 }
 
-/// Parses an IANA zone name.
+/// Parses an IANA zone name. Case is forgiven ("europe/london"), since
+/// members type these by hand; an exact match is tried first.
 pub fn parse_zone(name: &str) -> Result<Tz, ScheduleError> {
-    Tz::from_str(name.trim()).map_err(|_| ScheduleError::Zone(name.to_owned()))
+    let trimmed = name.trim();
+    Tz::from_str(trimmed)
+        .ok()
+        .or_else(|| {
+            chrono_tz::TZ_VARIANTS
+                .iter()
+                .copied()
+                .find(|tz| tz.name().eq_ignore_ascii_case(trimmed))
+        })
+        .ok_or_else(|| ScheduleError::Zone(name.to_owned()))
 }
 
 /// Parses a 6-field cron expression.
@@ -128,6 +138,18 @@ mod tests {
             parse_cron("every morning"),
             Err(ScheduleError::Cron { .. })
         ));
+    }
+
+    #[test]
+    fn zone_names_are_matched_without_regard_to_case() {
+        assert_eq!(
+            parse_zone("europe/london").unwrap(),
+            chrono_tz::Europe::London
+        );
+        assert_eq!(
+            parse_zone(" AMERICA/NEW_YORK ").unwrap(),
+            chrono_tz::America::New_York
+        );
     }
 
     #[test]
