@@ -117,8 +117,9 @@ pub struct MatrixConfig {
 pub struct DiscordConfig {
     /// The bot token.
     pub token: Secret,
-    /// A REST proxy that owns rate limiting, if any.
-    pub http_proxy: Option<url::Url>,
+    /// A REST proxy that owns rate limiting, if any. Secret, because a
+    /// proxy URL may carry credentials.
+    pub http_proxy: Option<Secret>,
 }
 
 /// `[outbox]`
@@ -259,18 +260,40 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     }
 }
 
-/// Replaces the password in `scheme://user:password@host/…` with `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+/// Hides the secrets a URL may carry, for logs and messages: the password
+/// of `scheme://user:password@host/…` and any `password`-like query
+/// parameter. Text that is not a URL is hidden whole, since we cannot tell
+/// what it holds (e.g. a `host=… password=…` connection string).
+pub fn redact_url(text: &str) -> String {
+    if text.starts_with("sqlite:") && !text.contains('@') {
+        return text.to_owned(); // a file path; nothing secret in it
     }
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "[hidden: not a URL]".to_owned();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if url.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = ["password", "pass", "token", "secret", "key"]
+                    .iter()
+                    .any(|s| k.to_ascii_lowercase().contains(s));
+                (
+                    k.into_owned(),
+                    if secret {
+                        "***".to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 struct Validator<'e> {
@@ -409,7 +432,7 @@ impl Validator<'_> {
             return None;
         }
         match (self.env)(name) {
-            Some(value) if !value.trim().is_empty() => Some(Secret(value)),
+            Some(value) if !value.trim().is_empty() => Some(Secret(value.trim().to_owned())),
             _ => {
                 self.error(
                     join(path, key),
@@ -420,13 +443,18 @@ impl Validator<'_> {
         }
     }
 
-    fn http_url(&mut self, path: String, text: &str) -> Option<url::Url> {
+    fn http_url(&mut self, path: String, text: &str, may_hold_secret: bool) -> Option<url::Url> {
         match url::Url::parse(text) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
             _ => {
+                let shown = if may_hold_secret {
+                    redact_url(text)
+                } else {
+                    text.to_owned()
+                };
                 self.error(
                     path,
-                    format!("\"{text}\" is not an http:// or https:// URL"),
+                    format!("\"{shown}\" is not an http:// or https:// URL"),
                 );
                 None
             }
@@ -490,12 +518,21 @@ impl Validator<'_> {
         if let Some(url) = &url
             && backend_of(url.expose()).is_none()
         {
-            let shown = redact_url(url.expose());
-            self.error(
-                if t.contains_key("url") { "database.url" } else { "database.url_env" },
-                format!("\"{shown}\" is not a database URL; use sqlite://FILE or postgres://USER@HOST/DB"),
-            );
+            if t.contains_key("url") {
+                let shown = redact_url(url.expose());
+                self.error(
+                    "database.url",
+                    format!("\"{shown}\" is not a database URL; use sqlite://FILE or postgres://USER@HOST/DB"),
+                );
+            } else {
+                // The variable's value may be a secret: name the variable only.
+                self.error(
+                    "database.url_env",
+                    "the variable's value is not a database URL; use sqlite://FILE or postgres://USER@HOST/DB",
+                );
+            }
         }
+
         let max_connections = self
             .int(t, "database", "max_connections", (1, 256))
             .unwrap_or(8);
@@ -541,7 +578,7 @@ impl Validator<'_> {
             ],
         );
         let homeserver = match self.string(t, p, "homeserver") {
-            Some(s) => self.http_url(join(p, "homeserver"), &s),
+            Some(s) => self.http_url(join(p, "homeserver"), &s, false),
             None => {
                 self.error(
                     join(p, "homeserver"),
@@ -613,7 +650,9 @@ impl Validator<'_> {
             None
         };
         let http_proxy = match self.string(t, p, "http_proxy") {
-            Some(s) if !s.trim().is_empty() => self.http_url(join(p, "http_proxy"), s.trim()),
+            Some(s) if !s.trim().is_empty() => self
+                .http_url(join(p, "http_proxy"), s.trim(), true)
+                .map(|_| Secret(s.trim().to_owned())),
             _ => None,
         };
         Some(DiscordConfig {
@@ -635,7 +674,7 @@ impl Validator<'_> {
         if let Some(n) = self.int(t, "outbox", "max_attempts", (1, 1000)) {
             out.max_attempts = n;
         }
-        if let Some(n) = self.int(t, "outbox", "lease_seconds", (5, 3600)) {
+        if let Some(n) = self.int(t, "outbox", "lease_seconds", (60, 3600)) {
             out.lease = Duration::from_secs(n.unsigned_abs());
         }
         if let Some(n) = self.int(t, "outbox", "batch_size", (1, 1000)) {
@@ -1040,7 +1079,43 @@ colour = "blue"
     }
 
     #[test]
+    fn secrets_in_urls_never_reach_error_text() {
+        let env = |name: &str| (name == "DB").then(|| "host=db password=hunter2".to_owned());
+        let errs: Vec<String> = parse(
+            "[database]\nurl_env = \"DB\"\n[console]\nenabled = true\n",
+            &env,
+        )
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("database.url_env: the variable's value is not a database URL")
+        );
+        assert!(!errs[0].contains("hunter2"));
+        let errs = errors("[discord]\ntoken_env = \"X\"\nhttp_proxy = \"ftp://u:hunter2@proxy\"\n");
+        assert!(errs.iter().all(|e| !e.contains("hunter2")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with("discord.http_proxy:")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bot@db/ipt?sslmode=require&password=hunter2"),
+            "postgres://bot@db/ipt?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("postgres://bot:p@ss@db/ipt"),
+            "postgres://bot:***@db/ipt"
+        );
+        assert_eq!(
+            redact_url("host=db password=hunter2"),
+            "[hidden: not a URL]"
+        );
         assert_eq!(
             redact_url("postgres://bot:hunter2@db/ipt"),
             "postgres://bot:***@db/ipt"

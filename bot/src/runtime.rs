@@ -17,7 +17,7 @@ use ipt_core::clock::{Clock, SystemClock};
 use ipt_core::engine::{Engine, Sender};
 use ipt_core::ids::{GroupRef, MemberRef, Platform};
 use ipt_core::model::{GroupSettings, NewGroup};
-use ipt_core::outbox::{DeliverySink, OutboxWorker, RetryPolicy, WorkerConfig};
+use ipt_core::outbox::{DeliverySink, Lane, OutboxWorker, RetryPolicy, WorkerConfig};
 use ipt_core::store::{self, ConnectOptions, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -104,45 +104,46 @@ impl Runtime {
         self.sinks.push((platform, sink));
     }
 
-    fn worker_config(&self, platform: Platform) -> WorkerConfig {
-        WorkerConfig {
+    fn worker(&self, platform: Platform, lane: Lane, sink: &Arc<dyn DeliverySink>) -> OutboxWorker {
+        let config = WorkerConfig {
             batch: self.outbox.batch_size,
             lease: self.outbox.lease,
             retry: RetryPolicy {
                 max_attempts: self.outbox.max_attempts,
                 ..RetryPolicy::default()
             },
-            ..WorkerConfig::new(platform)
-        }
-    }
-
-    fn worker(&self, platform: Platform, sink: &Arc<dyn DeliverySink>) -> OutboxWorker {
+            ..WorkerConfig::new(platform, lane)
+        };
         OutboxWorker::new(
             self.store.clone(),
             sink.clone(),
             self.clock.clone(),
             self.wake.clone(),
-            self.worker_config(platform),
+            config,
         )
     }
 
-    /// Starts one outbox worker per registered platform.
+    /// Starts two outbox workers per registered platform, one per lane, so
+    /// crisis messages never queue behind ordinary ones.
     pub fn start(&self) -> Running {
         let shutdown = CancellationToken::new();
-        let tasks = self
-            .sinks
-            .iter()
-            .map(|(platform, sink)| {
-                tokio::spawn(self.worker(*platform, sink).run(shutdown.clone()))
-            })
-            .collect();
+        let mut tasks = Vec::new();
+        for (platform, sink) in &self.sinks {
+            for lane in Lane::ALL {
+                let worker = self.worker(*platform, *lane, sink);
+                tasks.push(tokio::spawn(worker.run(shutdown.clone())));
+            }
+        }
         Running { shutdown, tasks }
     }
 
-    /// Delivers everything due now for every platform, then returns.
+    /// Delivers everything due now for every platform, crisis lane first,
+    /// then returns.
     pub async fn drain(&self) -> anyhow::Result<()> {
         for (platform, sink) in &self.sinks {
-            self.worker(*platform, sink).drain().await?;
+            for lane in Lane::ALL {
+                self.worker(*platform, *lane, sink).drain().await?;
+            }
         }
         Ok(())
     }
@@ -258,23 +259,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut signals = ShutdownSignals::listen().context("cannot listen for SIGINT/SIGTERM")?;
     let running = runtime.start();
     tracing::info!(database = %config.database.redacted_url(), "ipt-bot running");
-    let ended_by_input = match &console {
+    let ended = match &console {
         Some(console) => {
             console.banner();
             tokio::select! {
                 result = console.run(tokio::io::BufReader::new(tokio::io::stdin())) => {
-                    result.context("reading the console input failed")?;
-                    true
+                    result.map(|()| true)
                 }
-                () = signals.recv() => false,
+                () = signals.recv() => Ok(false),
             }
         }
         None => {
             signals.recv().await;
-            false
+            Ok(false)
         }
     };
+    // Stop the workers first whatever happened, so claimed rows are released.
     running.stop().await;
+    let ended_by_input = ended.context("reading the console input failed")?;
     if ended_by_input {
         // A scripted run should see every message its input caused before
         // the process exits.

@@ -46,7 +46,27 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Deliveries travel in two lanes, each with its own worker, so a crisis
+    /// message never waits behind a morning's burst of check-in prompts.
+    pub enum Lane {
+        /// Crisis alerts, crisis support and escalations.
+        Critical = "critical",
+        /// Everything else.
+        Normal = "normal",
+    }
+}
+
 impl DeliveryKind {
+    /// The lane this kind travels in.
+    pub fn lane(self) -> Lane {
+        if self.is_critical() {
+            Lane::Critical
+        } else {
+            Lane::Normal
+        }
+    }
+
     /// Crisis-path deliveries are never dropped, whatever happens.
     pub fn is_critical(self) -> bool {
         matches!(
@@ -212,6 +232,9 @@ pub trait DeliverySink: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> DeliveryResult;
 }
 
+/// Longest wait before a retry, whatever a platform asks for.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 /// How often and how patiently failed deliveries are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -278,15 +301,19 @@ impl RetryPolicy {
             self.backoff(delivery.attempts)
         };
         let jittered = window.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+        // A platform's own wait (429 Retry-After) is honoured, but a crisis
+        // message never waits longer than `cap`, and nothing waits past a day.
+        let limit = if critical { self.cap } else { MAX_WAIT };
         let asked = match result {
             DeliveryResult::Retry {
                 after: Some(after), ..
-            } => *after,
+            } => (*after).min(limit),
             _ => Duration::ZERO,
         };
-        let wait = jittered.max(asked);
-        let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-        FailureAction::RetryAt(now + wait, state)
+        let wait = jittered.max(asked).min(MAX_WAIT.max(self.cap));
+        let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(1));
+        let at = now.checked_add_signed(wait).unwrap_or(now);
+        FailureAction::RetryAt(at, state)
     }
 }
 
@@ -295,12 +322,17 @@ impl RetryPolicy {
 pub struct WorkerConfig {
     /// The platform whose deliveries this worker sends.
     pub platform: Platform,
+    /// The lane it serves.
+    pub lane: Lane,
     /// Rows claimed at a time.
     pub batch: i64,
     /// How long a claim holds before another worker may retake it.
     pub lease: Duration,
     /// How often to look for due rows when nothing wakes the worker.
     pub poll: Duration,
+    /// Longest a platform call may take before it counts as a failure
+    /// (to be retried under the same idempotency key).
+    pub deliver_timeout: Duration,
     /// How long shutdown waits for the delivery in flight.
     pub grace: Duration,
     /// Longest a success may wait before it is recorded (successes are
@@ -311,17 +343,29 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// Defaults for `platform`.
-    pub fn new(platform: Platform) -> Self {
+    /// Defaults for one lane of `platform`.
+    pub fn new(platform: Platform, lane: Lane) -> Self {
         Self {
             platform,
+            lane,
             batch: 32,
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(1),
+            deliver_timeout: Duration::from_secs(20),
             grace: Duration::from_secs(10),
             settle_within: Duration::from_millis(200),
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// How long after claiming a batch this worker may still start a
+    /// delivery from it: the lease, less one platform call and a margin for
+    /// recording the outcome and for clock skew between processes. Past
+    /// this, the rest of the batch is released rather than risk sending a
+    /// row another worker may already have retaken.
+    pub fn send_budget(&self) -> Duration {
+        self.lease
+            .saturating_sub(self.deliver_timeout + Duration::from_secs(5))
     }
 }
 
@@ -379,17 +423,17 @@ impl OutboxWorker {
     /// released for the next start. A failing pass is logged and the loop
     /// keeps going.
     pub async fn run(self, shutdown: CancellationToken) {
-        let platform = self.config.platform;
-        tracing::debug!(%platform, "outbox worker started");
+        let (platform, lane) = (self.config.platform, self.config.lane);
+        tracing::debug!(%platform, %lane, "outbox worker started");
         while !shutdown.is_cancelled() {
             let report = match self.pass(&shutdown).await {
                 Ok(report) => report,
                 Err(error) => {
-                    tracing::error!(%platform, %error, "outbox pass failed; retrying");
+                    tracing::error!(%platform, %lane, %error, "outbox pass failed; retrying");
                     PassReport::default()
                 }
             };
-            if report.claimed > 0 {
+            if report.claimed > 0 && report.released == 0 {
                 continue;
             }
             tokio::select! {
@@ -398,7 +442,7 @@ impl OutboxWorker {
                 _ = tokio::time::sleep(self.config.poll) => {}
             }
         }
-        tracing::debug!(%platform, "outbox worker stopped");
+        tracing::debug!(%platform, %lane, "outbox worker stopped");
     }
 
     /// Delivers everything due now, pass after pass, until nothing is due.
@@ -421,17 +465,20 @@ impl OutboxWorker {
     /// Claims one batch of due rows and settles each.
     ///
     /// Successes are recorded together, in one statement per batch (or
-    /// sooner, once the oldest unrecorded success is `settle_within` old):
-    /// this halves the database statements per delivery, and a crash before
-    /// the record only means a resend under the same idempotency key, which
-    /// the platform drops. Failures are recorded at once.
+    /// before the next attempt, once the oldest unrecorded success is
+    /// `settle_within` old): this halves the database statements per
+    /// delivery, and a crash before the record only means a resend under the
+    /// same idempotency key, which the platform drops. Failures are recorded
+    /// at once. Whatever happens, rows not attempted are released (best
+    /// effort) and successes recorded before the pass returns.
     pub async fn pass(&self, shutdown: &CancellationToken) -> crate::Result<PassReport> {
-        let now = self.clock.now();
+        let claimed_at = Instant::now();
         let claimed = self
             .store
             .claim_deliveries(
                 self.config.platform,
-                now,
+                self.config.lane,
+                self.clock.now(),
                 self.config.batch,
                 self.config.lease,
             )
@@ -442,67 +489,89 @@ impl OutboxWorker {
         };
         let mut delivered: Vec<Claimed> = Vec::new();
         let mut oldest: Option<Instant> = None;
-        let mut outcome = Ok(());
-        for claim in claimed {
-            if shutdown.is_cancelled() {
-                match self.store.release_delivery(&claim, self.clock.now()).await {
-                    Ok(_) => report.released += 1,
-                    Err(e) => outcome = Err(e),
+        let mut failure: Option<crate::Error> = None;
+        let mut queue = claimed.into_iter().peekable();
+        while let Some(claim) = queue.peek() {
+            if oldest.is_some_and(|t| t.elapsed() >= self.config.settle_within) {
+                let settled = self
+                    .store
+                    .mark_delivered(&delivered, self.clock.now())
+                    .await;
+                delivered.clear();
+                oldest = None;
+                if let Err(e) = settled {
+                    failure = Some(e);
+                    break;
                 }
-                continue;
             }
-            match self.attempt(&claim, shutdown).await {
+            if shutdown.is_cancelled() || claimed_at.elapsed() >= self.config.send_budget() {
+                break;
+            }
+            match self.attempt(claim, shutdown).await {
                 Attempt::Delivered => {
                     report.delivered += 1;
-                    delivered.push(claim);
+                    delivered.extend(queue.next());
                     oldest.get_or_insert_with(Instant::now);
                 }
                 Attempt::Failed(result) => {
                     report.failed += 1;
-                    if let Err(e) = self.settle_failure(&claim, &result).await {
-                        outcome = Err(e);
+                    let settled = self.settle_failure(claim, &result).await;
+                    queue.next();
+                    if let Err(e) = settled {
+                        failure = Some(e);
                         break;
                     }
                 }
-                Attempt::Abandoned => report.failed += 1,
-            }
-            if oldest.is_some_and(|t| t.elapsed() >= self.config.settle_within) {
-                self.store
-                    .mark_delivered(&delivered, self.clock.now())
-                    .await?;
-                delivered.clear();
-                oldest = None;
+                Attempt::Abandoned => {
+                    // Left leased: the platform may have it. The lease runs
+                    // out and a later claim resends it under the same key.
+                    report.failed += 1;
+                    queue.next();
+                }
             }
         }
-        if !delivered.is_empty() {
-            self.store
+        for claim in queue {
+            match self.store.release_delivery(&claim, self.clock.now()).await {
+                Ok(_) => report.released += 1,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        if !delivered.is_empty()
+            && let Err(e) = self
+                .store
                 .mark_delivered(&delivered, self.clock.now())
-                .await?;
+                .await
+        {
+            failure.get_or_insert(e);
         }
-        outcome.map(|()| report)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
     }
 
     async fn attempt(&self, claim: &Claimed, shutdown: &CancellationToken) -> Attempt {
-        let send = self.sink.deliver(&claim.delivery);
-        let result = if shutdown.is_cancelled() {
-            send.await
-        } else {
-            tokio::pin!(send);
-            tokio::select! {
-                result = &mut send => result,
-                _ = shutdown.cancelled() => {
-                    match tokio::time::timeout(self.config.grace, &mut send).await {
-                        Ok(result) => result,
-                        // The platform may or may not have it; the lease runs
-                        // out and a later claim resends under the same key.
-                        Err(_) => return Attempt::Abandoned,
-                    }
+        let timeout = self.config.deliver_timeout;
+        let send = tokio::time::timeout(timeout, self.sink.deliver(&claim.delivery));
+        tokio::pin!(send);
+        let outcome = tokio::select! {
+            outcome = &mut send => outcome,
+            _ = shutdown.cancelled() => {
+                match tokio::time::timeout(self.config.grace, &mut send).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Attempt::Abandoned,
                 }
             }
         };
-        match result {
-            DeliveryResult::Delivered => Attempt::Delivered,
-            failed => Attempt::Failed(failed),
+        match outcome {
+            Ok(DeliveryResult::Delivered) => Attempt::Delivered,
+            Ok(failed) => Attempt::Failed(failed),
+            Err(_) => Attempt::Failed(DeliveryResult::Retry {
+                error: format!("no answer from the platform within {} s", timeout.as_secs()),
+                after: None,
+            }),
         }
     }
 
@@ -610,6 +679,32 @@ mod tests {
             panic!("expected a retry");
         };
         assert_eq!((at - now).num_seconds(), 30);
+    }
+
+    #[test]
+    fn huge_retry_after_is_capped_and_never_panics() {
+        let p = RetryPolicy::default();
+        let now = from_millis(1_000);
+        let result = DeliveryResult::Retry {
+            error: "429".into(),
+            after: Some(Duration::MAX),
+        };
+        let FailureAction::RetryAt(at, _) =
+            p.on_failure(&delivery(DeliveryKind::CrisisAlert, 1), &result, now, 0.0)
+        else {
+            panic!("expected a retry");
+        };
+        assert_eq!(
+            (at - now).to_std().unwrap(),
+            p.cap,
+            "a crisis message waits at most the cap"
+        );
+        let FailureAction::RetryAt(at, _) =
+            p.on_failure(&delivery(DeliveryKind::Notice, 1), &result, now, 0.0)
+        else {
+            panic!("expected a retry");
+        };
+        assert_eq!((at - now).num_hours(), 24, "nothing waits more than a day");
     }
 
     #[test]

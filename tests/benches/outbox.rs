@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ipt_core::clock::from_millis;
 use ipt_core::ids::Platform;
-use ipt_core::outbox::{DeliveryKind, NewDelivery, Payload, Target};
+use ipt_core::outbox::{DeliveryKind, Lane, NewDelivery, Payload, Target};
 use ipt_core::store::Store;
 
 const NOW: i64 = 1_780_000_000_000;
@@ -62,7 +62,13 @@ fn outbox_cycle(c: &mut Criterion) {
                     let mut delivered = 0;
                     while delivered < PER_ITER {
                         let claims = store
-                            .claim_deliveries(Platform::Matrix, now, 32, Duration::from_secs(60))
+                            .claim_deliveries(
+                                Platform::Matrix,
+                                Lane::Normal,
+                                now,
+                                32,
+                                Duration::from_secs(60),
+                            )
                             .await
                             .unwrap();
                         // As the worker does: one record for the batch's successes.
@@ -133,6 +139,7 @@ fn bench_claim(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime, stor
                     let claims = store
                         .claim_deliveries(
                             Platform::Matrix,
+                            Lane::Normal,
                             from_millis(NOW),
                             100,
                             Duration::from_secs(60),

@@ -100,12 +100,29 @@ async fn test_graceful_stop_mid_delivery_then_restart_delivers_each_once() {
         N,
         "graceful stop: no message was even sent twice"
     );
-    assert!(platform.shown().values().all(|&n| n == 1));
+    assert_eq!(platform.shown_count(), N, "every message shown");
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
     for i in 0..N {
         let d = store.delivery(&format!("key-{i}")).await.unwrap().unwrap();
         assert!(d.delivered_at.is_some(), "key-{i} not marked delivered");
     }
+}
+
+/// Keys claimed by some worker but not recorded as delivered.
+async fn leased_keys(store: &Arc<dyn Store>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for i in 0..N {
+        let key = format!("key-{i}");
+        let d = store.delivery(&key).await.unwrap().unwrap();
+        if d.delivered_at.is_none() && d.attempts > 0 {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+fn count(calls: &[String], key: &str) -> usize {
+    calls.iter().filter(|k| *k == key).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +132,7 @@ async fn test_crash_after_platform_accepted_resends_same_key_and_shows_once() {
     let store = open(&dir).await;
     store.enqueue(&deliveries(), clock.now()).await.unwrap();
 
-    // The platform shows key-7, but the process dies before hearing back.
+    // The platform takes key-7, but the process dies before hearing back.
     let platform = Arc::new(RecordingPlatform::with_delay(Duration::from_millis(2)));
     platform.hang_after_accepting("key-7");
     let first = runtime(store.clone(), clock.clone(), platform.clone());
@@ -127,39 +144,60 @@ async fn test_crash_after_platform_accepted_resends_same_key_and_shows_once() {
         .await
     );
     tokio::time::sleep(Duration::from_millis(50)).await;
-    running.abort().await; // a crash: nothing finished, nothing released
+    running.abort().await; // a crash: nothing finished, recorded or released
+    let leased = leased_keys(&store).await;
+    assert!(leased.contains(&"key-7".to_owned()), "{leased:?}");
+    let calls_before = platform.calls();
     store.close().await;
 
-    // Restart against the same platform. Rows claimed by the dead process
-    // (key-0..7: its first batch, whose successes it had not yet recorded)
-    // come back only when their lease runs out.
+    // Restart against the same platform. What the dead process held comes
+    // back only when its lease runs out; everything else goes out at once.
     let store = open(&dir).await;
     let second = runtime(store.clone(), clock.clone(), platform.clone());
     let running = second.start();
-    assert!(eventually(Duration::from_secs(10), || platform.calls().len() >= N).await);
-    let early: Vec<_> = platform.calls()[8..].to_vec();
+    let free: Vec<String> = (0..N)
+        .map(|i| format!("key-{i}"))
+        .filter(|k| !leased.contains(k))
+        .collect();
     assert!(
-        (0..8).all(|i| !early.contains(&format!("key-{i}"))),
-        "leased rows are not resent before the lease runs out: {early:?}"
+        eventually(Duration::from_secs(10), || {
+            let calls = platform.calls();
+            free.iter().all(|k| calls.contains(k))
+        })
+        .await,
+        "rows the dead process did not hold go out at once"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let early = platform.calls()[calls_before.len()..].to_vec();
+    assert!(
+        leased.iter().all(|k| !early.contains(k)),
+        "leased rows are not resent before the lease runs out: leased {leased:?}, sent {early:?}"
     );
     clock.advance(chrono::Duration::seconds(61));
     assert!(
-        eventually(Duration::from_secs(10), || platform.calls().len() == N + 8).await,
-        "the dead process's batch is resent after its lease: {:?}",
+        eventually(Duration::from_secs(10), || platform.shown_count() == N).await,
+        "every message reaches the platform after the restart: {:?}",
         platform.calls()
     );
     running.stop().await;
 
     let calls = platform.calls();
+    for i in 0..N {
+        let key = format!("key-{i}");
+        let n = count(&calls, &key);
+        if leased.contains(&key) {
+            assert!((1..=2).contains(&n), "{key} sent {n} times");
+        } else {
+            assert_eq!(
+                n, 1,
+                "{key} was not held by the dead process, so it is sent once"
+            );
+        }
+    }
     assert_eq!(
-        calls.iter().filter(|k| *k == "key-7").count(),
+        count(&calls, "key-7"),
         2,
-        "resent under the same key"
-    );
-    assert_eq!(platform.shown_count(), N, "every message shown");
-    assert!(
-        platform.shown().values().all(|&n| n == 1),
-        "none shown twice"
+        "the accepted-but-unrecorded message is resent under its key"
     );
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
     let d = store.delivery("key-7").await.unwrap().unwrap();

@@ -13,7 +13,9 @@ use ipt_core::model::{
     AlertAction, AlertLevel, AlertStatus, AlertTransition, Consent, GroupSettings, HomeworkStatus,
     NewAlert, NewCheckin, NewGroup, NewHomework,
 };
-use ipt_core::outbox::{DeliveryKind, DeliveryState, FailureAction, NewDelivery, Payload, Target};
+use ipt_core::outbox::{
+    DeliveryKind, DeliveryState, FailureAction, Lane, NewDelivery, Payload, Target,
+};
 use ipt_core::store::Store;
 
 ipt_tests::store_suite!(
@@ -489,7 +491,7 @@ async fn test_claim_takes_due_rows_oldest_first_for_one_platform(store: Arc<dyn 
         .await
         .unwrap();
     let claimed = store
-        .claim_deliveries(Platform::Matrix, t(10), 10, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(10), 10, lease())
         .await
         .unwrap();
     let keys: Vec<_> = claimed
@@ -504,32 +506,35 @@ async fn test_claim_takes_due_rows_oldest_first_for_one_platform(store: Arc<dyn 
     assert!(claimed.iter().all(|c| c.delivery.attempts == 1));
     // At 20 s "later" is due, and the first two are still leased (until 30 s).
     let claimed = store
-        .claim_deliveries(Platform::Matrix, t(20_000), 10, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(20_000), 10, lease())
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].delivery.idempotency_key, "later");
     let discord = store
-        .claim_deliveries(Platform::Discord, t(10), 10, lease())
+        .claim_deliveries(Platform::Discord, Lane::Normal, t(10), 10, lease())
         .await
         .unwrap();
     assert_eq!(discord.len(), 1);
-    let limited = {
-        store
-            .enqueue(
-                &(0..5)
-                    .map(|i| note(&format!("n{i}"), Platform::Console))
-                    .collect::<Vec<_>>(),
-                t(0),
-            )
-            .await
-            .unwrap();
-        store
-            .claim_deliveries(Platform::Console, t(1), 3, lease())
-            .await
-            .unwrap()
-    };
-    assert_eq!(limited.len(), 3);
+    // With a limit, the rows that fell due first are taken, whatever their ids.
+    let staggered: Vec<_> = (0..5)
+        .map(|i| {
+            let mut d = note(&format!("n{i}"), Platform::Console);
+            d.not_before = Some(t(4 - i)); // n4 is due first, n0 last
+            d
+        })
+        .collect();
+    store.enqueue(&staggered, t(0)).await.unwrap();
+    let limited = store
+        .claim_deliveries(Platform::Console, Lane::Normal, t(10), 3, lease())
+        .await
+        .unwrap();
+    let mut keys: Vec<_> = limited
+        .iter()
+        .map(|c| c.delivery.idempotency_key.clone())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["n2", "n3", "n4"]);
 }
 
 async fn test_lease_blocks_reclaim_until_it_expires(store: Arc<dyn Store>) {
@@ -538,19 +543,19 @@ async fn test_lease_blocks_reclaim_until_it_expires(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let first = store
-        .claim_deliveries(Platform::Matrix, t(0), 10, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 10, lease())
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
     assert!(
         store
-            .claim_deliveries(Platform::Matrix, t(29_999), 10, lease())
+            .claim_deliveries(Platform::Matrix, Lane::Normal, t(29_999), 10, lease())
             .await
             .unwrap()
             .is_empty()
     );
     let again = store
-        .claim_deliveries(Platform::Matrix, t(30_000), 10, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(30_000), 10, lease())
         .await
         .unwrap();
     assert_eq!(
@@ -568,7 +573,7 @@ async fn test_lease_blocks_reclaim_until_it_expires(store: Arc<dyn Store>) {
     );
     assert!(
         store
-            .claim_deliveries(Platform::Matrix, t(999_999), 10, lease())
+            .claim_deliveries(Platform::Matrix, Lane::Normal, t(999_999), 10, lease())
             .await
             .unwrap()
             .is_empty()
@@ -582,12 +587,12 @@ async fn test_stale_lease_cannot_settle_a_retaken_delivery(store: Arc<dyn Store>
         .await
         .unwrap();
     let stale = store
-        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 1, lease())
         .await
         .unwrap()
         .remove(0);
     let fresh = store
-        .claim_deliveries(Platform::Matrix, t(31_000), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(31_000), 1, lease())
         .await
         .unwrap()
         .remove(0);
@@ -624,7 +629,7 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
         .await
         .unwrap();
     let c = store
-        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 1, lease())
         .await
         .unwrap()
         .remove(0);
@@ -640,13 +645,13 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
     );
     assert!(
         store
-            .claim_deliveries(Platform::Matrix, t(4_999), 1, lease())
+            .claim_deliveries(Platform::Matrix, Lane::Normal, t(4_999), 1, lease())
             .await
             .unwrap()
             .is_empty()
     );
     let c = store
-        .claim_deliveries(Platform::Matrix, t(5_000), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(5_000), 1, lease())
         .await
         .unwrap()
         .remove(0);
@@ -663,7 +668,7 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
     assert_eq!((dead[0].state, dead[0].attempts), (DeliveryState::Dead, 2));
     assert!(
         store
-            .claim_deliveries(Platform::Matrix, t(999_999_999), 1, lease())
+            .claim_deliveries(Platform::Matrix, Lane::Normal, t(999_999_999), 1, lease())
             .await
             .unwrap()
             .is_empty()
@@ -677,7 +682,7 @@ async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn S
         .await
         .unwrap();
     let c = store
-        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Critical, t(0), 1, lease())
         .await
         .unwrap()
         .remove(0);
@@ -700,7 +705,7 @@ async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn S
         "still waiting to go out"
     );
     let retried = store
-        .claim_deliveries(Platform::Matrix, t(600_000), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Critical, t(600_000), 1, lease())
         .await
         .unwrap();
     assert_eq!(
@@ -718,13 +723,13 @@ async fn test_release_makes_a_claim_due_again_without_counting_it(store: Arc<dyn
         .await
         .unwrap();
     let c = store
-        .claim_deliveries(Platform::Matrix, t(0), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 1, lease())
         .await
         .unwrap()
         .remove(0);
     assert!(store.release_delivery(&c, t(100)).await.unwrap());
     let again = store
-        .claim_deliveries(Platform::Matrix, t(100), 1, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(100), 1, lease())
         .await
         .unwrap();
     assert_eq!(again.len(), 1, "released rows are due at once");
@@ -747,7 +752,7 @@ async fn test_concurrent_claimers_never_share_a_row(store: Arc<dyn Store>) {
             let mut mine = Vec::new();
             loop {
                 let claimed = store
-                    .claim_deliveries(Platform::Matrix, t(1), 7, lease())
+                    .claim_deliveries(Platform::Matrix, Lane::Normal, t(1), 7, lease())
                     .await
                     .unwrap();
                 if claimed.is_empty() {
@@ -866,12 +871,12 @@ async fn test_mark_delivered_settles_claims_from_several_leases_at_once(store: A
         .await
         .unwrap();
     let mut claims = store
-        .claim_deliveries(Platform::Matrix, t(0), 2, lease())
+        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 2, lease())
         .await
         .unwrap();
     claims.extend(
         store
-            .claim_deliveries(Platform::Matrix, t(0), 2, lease())
+            .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 2, lease())
             .await
             .unwrap(),
     );

@@ -91,10 +91,12 @@ CREATE INDEX alert_events_alert ON alert_events (alert_id, id);
 
 -- The outbox. `available_at` is when the row may next be claimed (while it
 -- is leased: when the lease runs out); NULL once settled (delivered or
--- dead), which keeps settled rows out of the claim index entirely.
+-- dead), which keeps settled rows out of the claim index entirely. `lane`
+-- (critical | normal) lets crisis messages be claimed apart from the rest.
 CREATE TABLE deliveries (
     id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind             TEXT    NOT NULL,
+    lane             TEXT    NOT NULL,
     platform         TEXT    NOT NULL,
     target_kind      TEXT    NOT NULL,
     target_id        TEXT    NOT NULL,
@@ -108,5 +110,5 @@ CREATE TABLE deliveries (
     last_error       TEXT,
     created_at       BIGINT  NOT NULL
 );
-CREATE INDEX deliveries_due ON deliveries (platform, available_at, id) WHERE available_at IS NOT NULL;
+CREATE INDEX deliveries_due ON deliveries (platform, lane, available_at, id) WHERE available_at IS NOT NULL;
 CREATE INDEX deliveries_trouble ON deliveries (state) WHERE state IN ('failing', 'dead');

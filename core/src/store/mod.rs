@@ -34,8 +34,8 @@ use crate::model::{
     NewGroup, NewHomework,
 };
 use crate::outbox::{
-    Claimed, Delivery, DeliveryKind, DeliveryState, FailureAction, NewDelivery, Payload, Target,
-    TargetKind,
+    Claimed, Delivery, DeliveryKind, DeliveryState, FailureAction, Lane, NewDelivery, Payload,
+    Target, TargetKind,
 };
 use crate::{Error, Result};
 
@@ -192,10 +192,12 @@ pub trait Store: Send + Sync + Debug {
     /// Enqueues deliveries in one transaction. Keys already present are
     /// skipped; returns how many rows were new.
     async fn enqueue(&self, deliveries: &[NewDelivery], now: Timestamp) -> Result<usize>;
-    /// Leases up to `limit` due deliveries for `platform`, oldest due first.
+    /// Leases up to `limit` due deliveries of one lane for `platform`,
+    /// oldest due first.
     async fn claim_deliveries(
         &self,
         platform: Platform,
+        lane: Lane,
         now: Timestamp,
         limit: i64,
         lease: Duration,
@@ -546,7 +548,7 @@ macro_rules! claim_sql {
         concat!(
             "UPDATE deliveries SET attempts = attempts + 1, available_at = $3, lease = $4 \
              WHERE id IN (SELECT id FROM deliveries \
-                          WHERE platform = $1 AND available_at <= $2 \
+                          WHERE platform = $1 AND lane = $6 AND available_at <= $2 \
                           ORDER BY available_at, id LIMIT $5 ",
             $lock,
             ") RETURNING ",
@@ -571,8 +573,8 @@ macro_rules! shared_store_impl {
                     let available = d.not_before.map_or(now, |t| t.max(now));
                     let result = sqlx::query(
                         "INSERT INTO deliveries (kind, platform, target_kind, target_id, payload, \
-                         idempotency_key, state, attempts, available_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8) \
+                         idempotency_key, state, attempts, available_at, created_at, lane) \
+                         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9) \
                          ON CONFLICT (idempotency_key) DO NOTHING",
                     )
                     .bind(d.kind)
@@ -583,6 +585,7 @@ macro_rules! shared_store_impl {
                     .bind(d.idempotency_key.clone())
                     .bind($crate::store::millis(available))
                     .bind($crate::store::millis(now))
+                    .bind(d.kind.lane())
                     .execute(&mut *conn)
                     .await?;
                     inserted += result.rows_affected() as usize;
@@ -1132,6 +1135,7 @@ macro_rules! shared_store_impl {
             async fn claim_deliveries(
                 &self,
                 platform: $crate::ids::Platform,
+                lane: $crate::outbox::Lane,
                 now: $crate::clock::Timestamp,
                 limit: i64,
                 lease: std::time::Duration,
@@ -1145,6 +1149,7 @@ macro_rules! shared_store_impl {
                     .bind(until)
                     .bind(token)
                     .bind(limit)
+                    .bind(lane)
                     .fetch_all(&self.pool)
                     .await?;
                 $crate::store::into_claims(rows)
