@@ -20,7 +20,14 @@ use ipt_core::store::Store;
 
 const NOW: i64 = 1_780_000_000_000;
 const FAR_FUTURE: i64 = NOW + 365 * 86_400_000;
-const PENDING: i64 = 1_000_000;
+/// Rows waiting for later; `IPT_BENCH_PENDING` shrinks it for the quick
+/// test-mode run in `scripts/test` (which only checks the benches still work).
+fn pending() -> i64 {
+    std::env::var("IPT_BENCH_PENDING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
 
 fn delivery(i: u64) -> NewDelivery {
     NewDelivery {
@@ -92,11 +99,11 @@ async fn fill_sqlite(store: &ipt_core::store::SqliteStore) {
     sqlx::query(
         "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $1) \
          INSERT INTO deliveries (kind, platform, target_kind, target_id, payload, idempotency_key, \
-         state, attempts, available_at, created_at) \
+         state, attempts, available_at, created_at, lane) \
          SELECT 'checkin_prompt', 'matrix', 'member', 'm' || x, '{\"text\":\"x\"}', 'later-' || x, \
-         'queued', 0, $2 + x, $3 FROM n",
+         'queued', 0, $2 + x, $3, 'normal' FROM n",
     )
-    .bind(PENDING)
+    .bind(pending())
     .bind(FAR_FUTURE)
     .bind(NOW)
     .execute(store.pool())
@@ -107,11 +114,11 @@ async fn fill_sqlite(store: &ipt_core::store::SqliteStore) {
 async fn fill_postgres(store: &ipt_core::store::PostgresStore) {
     sqlx::query(
         "INSERT INTO deliveries (kind, platform, target_kind, target_id, payload, idempotency_key, \
-         state, attempts, available_at, created_at) \
+         state, attempts, available_at, created_at, lane) \
          SELECT 'checkin_prompt', 'matrix', 'member', 'm' || x, '{\"text\":\"x\"}', 'later-' || x, \
-         'queued', 0, $2 + x, $3 FROM generate_series(1, $1) AS x",
+         'queued', 0, $2 + x, $3, 'normal' FROM generate_series(1, $1) AS x",
     )
-    .bind(PENDING)
+    .bind(pending())
     .bind(FAR_FUTURE)
     .bind(NOW)
     .execute(store.pool())
