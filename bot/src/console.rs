@@ -179,3 +179,94 @@ impl DeliverySink for ConsoleSink {
         DeliveryResult::Delivered
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use ipt_core::clock::{Clock, SystemClock, from_millis};
+    use ipt_core::engine::Engine;
+    use ipt_core::ids::{DeliveryId, MemberRef, Platform};
+    use ipt_core::outbox::{Delivery, DeliveryKind, DeliveryState, Payload, Target};
+    use ipt_core::store::{ConnectOptions, SqliteStore};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn delivery(key: &str, target: Target, text: &str) -> Delivery {
+        Delivery {
+            id: DeliveryId(1),
+            kind: DeliveryKind::CrisisAlert,
+            target,
+            payload: Payload {
+                text: text.into(),
+                ..Payload::default()
+            },
+            idempotency_key: key.into(),
+            state: DeliveryState::Queued,
+            attempts: 1,
+            available_at: None,
+            delivered_at: None,
+            last_error: None,
+            created_at: from_millis(0),
+        }
+    }
+
+    #[tokio::test]
+    async fn moderator_deliveries_are_marked_and_shown_once_per_key() {
+        let store = SqliteStore::connect("sqlite::memory:", &ConnectOptions::default())
+            .await
+            .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let buf = Buf::default();
+        let console = Console::new(
+            Engine::new(Arc::new(store), clock),
+            GroupRef::new(Platform::Console, "demo"),
+            Sender {
+                member: MemberRef::new(Platform::Console, "you"),
+                display_name: "you".into(),
+            },
+            SharedOut::new(Box::new(buf.clone())),
+        );
+        let sink = console.sink();
+        let to_mods = delivery(
+            "k1",
+            Target::channel(Platform::Console, "moderators"),
+            "Alert #1",
+        );
+        assert_eq!(sink.deliver(&to_mods).await, DeliveryResult::Delivered);
+        assert_eq!(
+            sink.deliver(&to_mods).await,
+            DeliveryResult::Delivered,
+            "a retry is accepted"
+        );
+        let to_me = delivery(
+            "k2",
+            Target::member(Platform::Console, "you"),
+            "You are not alone",
+        );
+        sink.deliver(&to_me).await;
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.matches("Alert #1").count(), 1, "{out}");
+        assert!(
+            out.contains("[to the moderators' channel \"moderators\"]\nAlert #1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[private message to you]\nYou are not alone"),
+            "{out}"
+        );
+    }
+}

@@ -84,6 +84,17 @@ pub struct PgSchema {
 }
 
 impl PgSchema {
+    /// A new, independent pool on this schema (as a second process, or the
+    /// same process after a restart, would have).
+    pub async fn connect(&self) -> PostgresStore {
+        let options = PgConnectOptions::from_str(&self.url)
+            .expect("postgres url")
+            .options([("search_path", self.schema.as_str())]);
+        PostgresStore::connect_with(options, &ConnectOptions::default())
+            .await
+            .expect("connect postgres")
+    }
+
     /// Drops the schema and everything in it.
     pub async fn drop_now(self) {
         if let Ok(mut conn) = PgConnection::connect(&self.url).await {
@@ -93,6 +104,56 @@ impl PgSchema {
             )))
             .execute(&mut conn)
             .await;
+        }
+    }
+}
+
+/// A database that outlives the stores opened on it, so tests can stop a
+/// runtime and start another on the same data.
+#[derive(Debug)]
+pub enum TestDb {
+    /// An SQLite file in a temporary directory.
+    Sqlite(tempdir::TempDir),
+    /// A schema on the test Postgres server.
+    Postgres(PgSchema),
+}
+
+impl TestDb {
+    /// A fresh SQLite database.
+    pub fn sqlite() -> Self {
+        Self::Sqlite(tempdir::TempDir::new())
+    }
+
+    /// A fresh Postgres schema, or `None` (see [`postgres_store`]).
+    pub async fn postgres() -> Option<Self> {
+        let (store, schema) = postgres_store().await?;
+        store.close().await;
+        Some(Self::Postgres(schema))
+    }
+
+    /// Opens a new store (its own pool) on this database, migrated.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+                let store = SqliteStore::connect(&url, &ConnectOptions::default())
+                    .await
+                    .expect("open sqlite");
+                store.migrate().await.expect("migrate sqlite");
+                Arc::new(store)
+            }
+            Self::Postgres(schema) => {
+                let store = schema.connect().await;
+                store.migrate().await.expect("migrate postgres");
+                Arc::new(store)
+            }
+        }
+    }
+
+    /// Removes the database.
+    pub async fn remove(self) {
+        if let Self::Postgres(schema) = self {
+            schema.drop_now().await;
         }
     }
 }

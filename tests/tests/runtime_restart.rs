@@ -13,8 +13,8 @@ use ipt_bot::runtime::Runtime;
 use ipt_core::clock::{Clock, ManualClock, SystemClock};
 use ipt_core::ids::Platform;
 use ipt_core::outbox::{DeliveryKind, NewDelivery, Payload, Target};
-use ipt_core::store::{ConnectOptions, SqliteStore, Store};
-use ipt_tests::{RecordingPlatform, eventually, tempdir::TempDir};
+use ipt_core::store::Store;
+use ipt_tests::{RecordingPlatform, TestDb, eventually};
 
 const N: usize = 20;
 
@@ -37,14 +37,37 @@ fn deliveries() -> Vec<NewDelivery> {
         .collect()
 }
 
-async fn open(dir: &TempDir) -> Arc<dyn Store> {
-    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
-    let store = SqliteStore::connect(&url, &ConnectOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Arc::new(store)
+/// Each scenario runs on SQLite and on Postgres.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = ipt_tests::TestDb::sqlite();
+                    super::$name(&db).await;
+                    db.remove().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = ipt_tests::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                    db.remove().await;
+                }
+            )*
+        }
+    };
 }
+
+on_both_backends!(
+    test_graceful_stop_mid_delivery_then_restart_delivers_each_once,
+    test_crash_after_platform_accepted_resends_same_key_and_shows_once,
+    test_two_runtimes_on_one_database_send_each_delivery_once,
+);
 
 fn runtime(
     store: Arc<dyn Store>,
@@ -61,11 +84,9 @@ fn runtime(
     rt
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_graceful_stop_mid_delivery_then_restart_delivers_each_once() {
-    let dir = TempDir::new();
+async fn test_graceful_stop_mid_delivery_then_restart_delivers_each_once(db: &TestDb) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = open(&dir).await;
+    let store = db.open().await;
     store.enqueue(&deliveries(), clock.now()).await.unwrap();
 
     let platform = Arc::new(RecordingPlatform::with_delay(Duration::from_millis(25)));
@@ -88,7 +109,7 @@ async fn test_graceful_stop_mid_delivery_then_restart_delivers_each_once() {
     );
     store.close().await;
 
-    let store = open(&dir).await;
+    let store = db.open().await;
     let second = runtime(store.clone(), clock.clone(), platform.clone());
     let running = second.start();
     assert!(eventually(Duration::from_secs(10), || platform.shown_count() == N).await);
@@ -125,11 +146,9 @@ fn count(calls: &[String], key: &str) -> usize {
     calls.iter().filter(|k| *k == key).count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_crash_after_platform_accepted_resends_same_key_and_shows_once() {
-    let dir = TempDir::new();
+async fn test_crash_after_platform_accepted_resends_same_key_and_shows_once(db: &TestDb) {
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let store = open(&dir).await;
+    let store = db.open().await;
     store.enqueue(&deliveries(), clock.now()).await.unwrap();
 
     // The platform takes key-7, but the process dies before hearing back.
@@ -152,7 +171,7 @@ async fn test_crash_after_platform_accepted_resends_same_key_and_shows_once() {
 
     // Restart against the same platform. What the dead process held comes
     // back only when its lease runs out; everything else goes out at once.
-    let store = open(&dir).await;
+    let store = db.open().await;
     let second = runtime(store.clone(), clock.clone(), platform.clone());
     let running = second.start();
     let free: Vec<String> = (0..N)
@@ -203,4 +222,56 @@ async fn test_crash_after_platform_accepted_resends_same_key_and_shows_once() {
     let d = store.delivery("key-7").await.unwrap().unwrap();
     assert_eq!(d.attempts, 2);
     assert!(d.delivered_at.is_some());
+}
+
+/// Two bot processes on one database (each its own pool and workers) share
+/// the outbox: every delivery goes out exactly once, and both take part.
+async fn test_two_runtimes_on_one_database_send_each_delivery_once(db: &TestDb) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store_a = db.open().await;
+    let store_b = db.open().await;
+    let many: Vec<NewDelivery> = (0..200)
+        .map(|i| NewDelivery {
+            kind: if i % 10 == 0 {
+                DeliveryKind::CrisisAlert
+            } else {
+                DeliveryKind::Reminder
+            },
+            target: Target::member(Platform::Matrix, format!("@m{i}:example.org")),
+            payload: Payload {
+                text: format!("message {i}"),
+                ..Payload::default()
+            },
+            idempotency_key: format!("many-{i}"),
+            not_before: None,
+        })
+        .collect();
+    store_a.enqueue(&many, clock.now()).await.unwrap();
+    let platform_a = Arc::new(RecordingPlatform::with_delay(Duration::from_millis(1)));
+    let platform_b = Arc::new(RecordingPlatform::with_delay(Duration::from_millis(1)));
+    let a = runtime(store_a.clone(), clock.clone(), platform_a.clone());
+    let b = runtime(store_b.clone(), clock.clone(), platform_b.clone());
+    let (running_a, running_b) = (a.start(), b.start());
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            platform_a.calls().len() + platform_b.calls().len() >= many.len()
+        })
+        .await
+    );
+    running_a.stop().await;
+    running_b.stop().await;
+    let mut all = platform_a.calls();
+    all.extend(platform_b.calls());
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(total, many.len(), "no delivery was sent twice");
+    assert_eq!(all.len(), many.len(), "every delivery was sent");
+    assert!(
+        !platform_a.calls().is_empty() && !platform_b.calls().is_empty(),
+        "both processes took part"
+    );
+    assert_eq!(store_a.pending_deliveries().await.unwrap(), 0);
+    store_a.close().await;
+    store_b.close().await;
 }
