@@ -14,7 +14,7 @@ use ipt_core::model::{
     NewAlert, NewCheckin, NewGroup, NewHomework,
 };
 use ipt_core::outbox::{
-    DeliveryKind, DeliveryState, FailureAction, Lane, NewDelivery, Payload, Target,
+    Claimed, DeliveryKind, DeliveryState, FailureAction, Lane, NewDelivery, Payload, Target,
 };
 use ipt_core::store::Store;
 
@@ -47,6 +47,32 @@ fn t(ms: i64) -> Timestamp {
 
 fn lease() -> Duration {
     Duration::from_secs(30)
+}
+
+/// Claims up to `n` due rows at `at` under a 30 s lease.
+async fn claim(
+    store: &Arc<dyn Store>,
+    platform: Platform,
+    lane: Lane,
+    at: Timestamp,
+    n: i64,
+) -> Vec<Claimed> {
+    store
+        .claim_deliveries(platform, lane, at, n, lease())
+        .await
+        .unwrap()
+}
+
+/// Claims exactly one due row.
+async fn claim_one(
+    store: &Arc<dyn Store>,
+    platform: Platform,
+    lane: Lane,
+    at: Timestamp,
+) -> Claimed {
+    let mut claimed = claim(store, platform, lane, at, 1).await;
+    assert_eq!(claimed.len(), 1, "expected one due row at {at}");
+    claimed.remove(0)
 }
 
 fn new_group(id: &str) -> NewGroup {
@@ -490,10 +516,7 @@ async fn test_claim_takes_due_rows_oldest_first_for_one_platform(store: Arc<dyn 
         )
         .await
         .unwrap();
-    let claimed = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(10), 10, lease())
-        .await
-        .unwrap();
+    let claimed = claim(&store, Platform::Matrix, Lane::Normal, t(10), 10).await;
     let keys: Vec<_> = claimed
         .iter()
         .map(|c| c.delivery.idempotency_key.as_str())
@@ -505,16 +528,10 @@ async fn test_claim_takes_due_rows_oldest_first_for_one_platform(store: Arc<dyn 
     );
     assert!(claimed.iter().all(|c| c.delivery.attempts == 1));
     // At 20 s "later" is due, and the first two are still leased (until 30 s).
-    let claimed = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(20_000), 10, lease())
-        .await
-        .unwrap();
+    let claimed = claim(&store, Platform::Matrix, Lane::Normal, t(20_000), 10).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].delivery.idempotency_key, "later");
-    let discord = store
-        .claim_deliveries(Platform::Discord, Lane::Normal, t(10), 10, lease())
-        .await
-        .unwrap();
+    let discord = claim(&store, Platform::Discord, Lane::Normal, t(10), 10).await;
     assert_eq!(discord.len(), 1);
     // With a limit, the rows that fell due first are taken, whatever their ids.
     let staggered: Vec<_> = (0..5)
@@ -525,10 +542,7 @@ async fn test_claim_takes_due_rows_oldest_first_for_one_platform(store: Arc<dyn 
         })
         .collect();
     store.enqueue(&staggered, t(0)).await.unwrap();
-    let limited = store
-        .claim_deliveries(Platform::Console, Lane::Normal, t(10), 3, lease())
-        .await
-        .unwrap();
+    let limited = claim(&store, Platform::Console, Lane::Normal, t(10), 3).await;
     let mut keys: Vec<_> = limited
         .iter()
         .map(|c| c.delivery.idempotency_key.clone())
@@ -542,22 +556,14 @@ async fn test_lease_blocks_reclaim_until_it_expires(store: Arc<dyn Store>) {
         .enqueue(&[note("a", Platform::Matrix)], t(0))
         .await
         .unwrap();
-    let first = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 10, lease())
-        .await
-        .unwrap();
+    let first = claim(&store, Platform::Matrix, Lane::Normal, t(0), 10).await;
     assert_eq!(first.len(), 1);
     assert!(
-        store
-            .claim_deliveries(Platform::Matrix, Lane::Normal, t(29_999), 10, lease())
+        claim(&store, Platform::Matrix, Lane::Normal, t(29_999), 10)
             .await
-            .unwrap()
             .is_empty()
     );
-    let again = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(30_000), 10, lease())
-        .await
-        .unwrap();
+    let again = claim(&store, Platform::Matrix, Lane::Normal, t(30_000), 10).await;
     assert_eq!(
         again.len(),
         1,
@@ -572,10 +578,8 @@ async fn test_lease_blocks_reclaim_until_it_expires(store: Arc<dyn Store>) {
         (DeliveryState::Delivered, Some(t(30_001)), None)
     );
     assert!(
-        store
-            .claim_deliveries(Platform::Matrix, Lane::Normal, t(999_999), 10, lease())
+        claim(&store, Platform::Matrix, Lane::Normal, t(999_999), 10)
             .await
-            .unwrap()
             .is_empty()
     );
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
@@ -586,16 +590,8 @@ async fn test_stale_lease_cannot_settle_a_retaken_delivery(store: Arc<dyn Store>
         .enqueue(&[note("a", Platform::Matrix)], t(0))
         .await
         .unwrap();
-    let stale = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 1, lease())
-        .await
-        .unwrap()
-        .remove(0);
-    let fresh = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(31_000), 1, lease())
-        .await
-        .unwrap()
-        .remove(0);
+    let stale = claim_one(&store, Platform::Matrix, Lane::Normal, t(0)).await;
+    let fresh = claim_one(&store, Platform::Matrix, Lane::Normal, t(31_000)).await;
     assert!(
         !store
             .fail_delivery(&stale, "late failure", FailureAction::Dead)
@@ -628,11 +624,7 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
         .enqueue(&[note("a", Platform::Matrix)], t(0))
         .await
         .unwrap();
-    let c = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 1, lease())
-        .await
-        .unwrap()
-        .remove(0);
+    let c = claim_one(&store, Platform::Matrix, Lane::Normal, t(0)).await;
     assert!(
         store
             .fail_delivery(
@@ -644,17 +636,11 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
             .unwrap()
     );
     assert!(
-        store
-            .claim_deliveries(Platform::Matrix, Lane::Normal, t(4_999), 1, lease())
+        claim(&store, Platform::Matrix, Lane::Normal, t(4_999), 1)
             .await
-            .unwrap()
             .is_empty()
     );
-    let c = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(5_000), 1, lease())
-        .await
-        .unwrap()
-        .remove(0);
+    let c = claim_one(&store, Platform::Matrix, Lane::Normal, t(5_000)).await;
     assert_eq!(c.delivery.last_error.as_deref(), Some("homeserver down"));
     assert!(store.undeliverable(10).await.unwrap().is_empty());
     assert!(
@@ -667,10 +653,8 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].state, dead[0].attempts), (DeliveryState::Dead, 2));
     assert!(
-        store
-            .claim_deliveries(Platform::Matrix, Lane::Normal, t(999_999_999), 1, lease())
+        claim(&store, Platform::Matrix, Lane::Normal, t(999_999_999), 1)
             .await
-            .unwrap()
             .is_empty()
     );
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
@@ -681,11 +665,7 @@ async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn S
         .enqueue(&crisis_deliveries("c")[..1], t(0))
         .await
         .unwrap();
-    let c = store
-        .claim_deliveries(Platform::Matrix, Lane::Critical, t(0), 1, lease())
-        .await
-        .unwrap()
-        .remove(0);
+    let c = claim_one(&store, Platform::Matrix, Lane::Critical, t(0)).await;
     assert!(
         store
             .fail_delivery(
@@ -704,10 +684,7 @@ async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn S
         1,
         "still waiting to go out"
     );
-    let retried = store
-        .claim_deliveries(Platform::Matrix, Lane::Critical, t(600_000), 1, lease())
-        .await
-        .unwrap();
+    let retried = claim(&store, Platform::Matrix, Lane::Critical, t(600_000), 1).await;
     assert_eq!(
         retried.len(),
         1,
@@ -722,16 +699,9 @@ async fn test_release_makes_a_claim_due_again_without_counting_it(store: Arc<dyn
         .enqueue(&[note("a", Platform::Matrix)], t(0))
         .await
         .unwrap();
-    let c = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 1, lease())
-        .await
-        .unwrap()
-        .remove(0);
+    let c = claim_one(&store, Platform::Matrix, Lane::Normal, t(0)).await;
     assert!(store.release_delivery(&c, t(100)).await.unwrap());
-    let again = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(100), 1, lease())
-        .await
-        .unwrap();
+    let again = claim(&store, Platform::Matrix, Lane::Normal, t(100), 1).await;
     assert_eq!(again.len(), 1, "released rows are due at once");
     assert_eq!(
         again[0].delivery.attempts, 1,
@@ -751,10 +721,7 @@ async fn test_concurrent_claimers_never_share_a_row(store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let claimed = store
-                    .claim_deliveries(Platform::Matrix, Lane::Normal, t(1), 7, lease())
-                    .await
-                    .unwrap();
+                let claimed = claim(&store, Platform::Matrix, Lane::Normal, t(1), 7).await;
                 if claimed.is_empty() {
                     return mine;
                 }
@@ -870,16 +837,8 @@ async fn test_mark_delivered_settles_claims_from_several_leases_at_once(store: A
         )
         .await
         .unwrap();
-    let mut claims = store
-        .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 2, lease())
-        .await
-        .unwrap();
-    claims.extend(
-        store
-            .claim_deliveries(Platform::Matrix, Lane::Normal, t(0), 2, lease())
-            .await
-            .unwrap(),
-    );
+    let mut claims = claim(&store, Platform::Matrix, Lane::Normal, t(0), 2).await;
+    claims.extend(claim(&store, Platform::Matrix, Lane::Normal, t(0), 2).await);
     assert_eq!(claims.len(), 3);
     assert_ne!(claims[0].lease, claims[2].lease);
     assert_eq!(store.mark_delivered(&claims, t(1)).await.unwrap(), 3);
