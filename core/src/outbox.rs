@@ -552,26 +552,42 @@ impl OutboxWorker {
         }
     }
 
+    /// One platform call, in its own task: a panic in an adapter becomes a
+    /// failed attempt (retried) instead of ending this worker, and a call
+    /// that times out or is abandoned at shutdown is aborted, not left behind.
     async fn attempt(&self, claim: &Claimed, shutdown: &CancellationToken) -> Attempt {
         let timeout = self.config.deliver_timeout;
-        let send = tokio::time::timeout(timeout, self.sink.deliver(&claim.delivery));
-        tokio::pin!(send);
+        let (sink, delivery) = (self.sink.clone(), claim.delivery.clone());
+        let mut call = tokio::spawn(async move { sink.deliver(&delivery).await });
         let outcome = tokio::select! {
-            outcome = &mut send => outcome,
+            outcome = tokio::time::timeout(timeout, &mut call) => outcome,
             _ = shutdown.cancelled() => {
-                match tokio::time::timeout(self.config.grace, &mut send).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return Attempt::Abandoned,
+                match tokio::time::timeout(self.config.grace, &mut call).await {
+                    Ok(outcome) => Ok(outcome),
+                    Err(_) => {
+                        call.abort();
+                        return Attempt::Abandoned;
+                    }
                 }
             }
         };
         match outcome {
-            Ok(DeliveryResult::Delivered) => Attempt::Delivered,
-            Ok(failed) => Attempt::Failed(failed),
-            Err(_) => Attempt::Failed(DeliveryResult::Retry {
-                error: format!("no answer from the platform within {} s", timeout.as_secs()),
-                after: None,
-            }),
+            Ok(Ok(DeliveryResult::Delivered)) => Attempt::Delivered,
+            Ok(Ok(failed)) => Attempt::Failed(failed),
+            Ok(Err(crashed)) => {
+                tracing::error!(id = %claim.delivery.id, error = %crashed, "platform adapter crashed while delivering");
+                Attempt::Failed(DeliveryResult::Retry {
+                    error: "the platform adapter crashed while sending".into(),
+                    after: None,
+                })
+            }
+            Err(_) => {
+                call.abort();
+                Attempt::Failed(DeliveryResult::Retry {
+                    error: format!("no answer from the platform within {} s", timeout.as_secs()),
+                    after: None,
+                })
+            }
         }
     }
 

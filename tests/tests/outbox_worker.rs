@@ -343,3 +343,47 @@ async fn test_crisis_lane_is_not_held_up_by_a_slow_ordinary_batch() {
         sent_at.duration_since(enqueued_at)
     );
 }
+
+#[tokio::test]
+async fn test_a_panicking_adapter_fails_the_attempt_but_not_the_worker() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    store
+        .enqueue(
+            &[
+                msg("boom", DeliveryKind::CrisisAlert),
+                msg("fine", DeliveryKind::CrisisSupport),
+            ],
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let sink = Arc::new(ScriptedPlatform::new(|d, n| {
+        assert!(!(d.idempotency_key == "boom" && n == 0), "adapter bug");
+        DeliveryResult::Delivered
+    }));
+    let w = worker(
+        &store,
+        sink.clone(),
+        clock.clone(),
+        WorkerConfig::new(Platform::Matrix, Lane::Critical),
+    );
+    let report = w.pass(&CancellationToken::new()).await.unwrap();
+    assert_eq!(
+        (report.delivered, report.failed),
+        (1, 1),
+        "the next delivery still went out"
+    );
+    let boom = store.delivery("boom").await.unwrap().unwrap();
+    assert_eq!(
+        boom.last_error.as_deref(),
+        Some("the platform adapter crashed while sending")
+    );
+    clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(
+        w.pass(&CancellationToken::new()).await.unwrap().delivered,
+        1,
+        "retried and delivered"
+    );
+}
