@@ -372,7 +372,7 @@ pub fn privacy_text(p: &str) -> String {
          moods alert a moderator.\n\
          {p}pause stops scheduled messages for a while. {p}mydata export shows everything \
          I store about you and {p}mydata delete removes it.\n\
-         I'm a bot run by volunteers for peer support, not a health service."
+         I'm a bot for peer support, not a health service or an emergency service."
     )
 }
 
