@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use ipt_bot::config;
 use ipt_bot::runtime::{self, UserError};
+use ipt_core::content::{Library, Lookup};
 use ipt_core::schedule::Schedule;
 
 /// A peer-support bot for depression support groups on Discord and Matrix,
@@ -40,11 +41,39 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// The psychoeducation cards: list, show, search, lint.
+    Content {
+        #[command(subcommand)]
+        command: ContentCommand,
+    },
     /// Work with check-in schedules.
     Schedule {
         #[command(subcommand)]
         command: ScheduleCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContentCommand {
+    /// Every card: id, section, title.
+    List,
+    /// One card as members see it (id, title or alias; typos forgiven).
+    Show {
+        /// The card.
+        id: String,
+    },
+    /// The best cards for everyday words.
+    Search {
+        /// What to look for.
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// How many results.
+        #[arg(long, default_value_t = 3)]
+        limit: usize,
+    },
+    /// Check every card (front matter, links, length, reading level,
+    /// forbidden phrasing); exit 1 on any problem.
+    Lint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +186,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
             Ok(result?)
         }
+        Command::Content { command } => content(command),
         Command::Schedule {
             command:
                 ScheduleCommand::Preview {
@@ -197,4 +227,53 @@ fn platforms(c: &config::Config) -> String {
         names.push("discord");
     }
     names.join(" + ")
+}
+
+fn content(command: ContentCommand) -> Result<(), Failure> {
+    let library = Library::embedded();
+    match command {
+        ContentCommand::List => {
+            for card in library.cards() {
+                println!("{}\t{}\t{}", card.id, card.section, card.title);
+            }
+            Ok(())
+        }
+        ContentCommand::Show { id } => match library.lookup(&id) {
+            Lookup::Found(card) => {
+                println!("{}", ipt_core::content::render(card, library, "/"));
+                Ok(())
+            }
+            Lookup::Suggestions(cards) => {
+                let ids: Vec<&str> = cards.iter().map(|c| c.id.as_str()).collect();
+                Err(Failure::Input(format!(
+                    "no card \"{id}\"; did you mean: {}",
+                    ids.join(", ")
+                )))
+            }
+            Lookup::NotFound => Err(Failure::Input(format!(
+                "no card \"{id}\"; `ipt-bot content list` shows them all"
+            ))),
+        },
+        ContentCommand::Search { query, limit } => {
+            for hit in library.search(&query.join(" "), limit) {
+                println!("{:.2}\t{}\t{}", hit.score, hit.card.id, hit.card.title);
+            }
+            Ok(())
+        }
+        ContentCommand::Lint => {
+            let issues = ipt_core::content::lint();
+            if issues.is_empty() {
+                println!("{} cards OK", library.cards().len());
+                Ok(())
+            } else {
+                let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                Err(Failure::Input(format!(
+                    "{} problem{} in the cards:\n  - {}",
+                    issues.len(),
+                    if issues.len() == 1 { "" } else { "s" },
+                    lines.join("\n  - ")
+                )))
+            }
+        }
+    }
 }

@@ -378,3 +378,57 @@ fn test_sigterm_stops_a_running_bot_cleanly() {
         "a requested shutdown is a clean exit"
     );
 }
+
+#[test]
+fn test_content_commands_list_show_search_and_lint() {
+    let dir = Dir::new();
+    let list = run(&["content", "list"], "", &dir.0);
+    assert_eq!(list.status.code(), Some(0));
+    let list = text(&list.stdout);
+    assert!(list.lines().count() >= 40, "{list}");
+    assert!(list.contains("grief\tProblem areas\tGrief"), "{list}");
+    let show = run(&["content", "show", "inventory"], "", &dir.0);
+    assert_eq!(show.status.code(), Some(0));
+    assert!(text(&show.stdout).starts_with("The interpersonal inventory"));
+    let missing = run(&["content", "show", "xyzzy-plugh"], "", &dir.0);
+    assert_eq!(missing.status.code(), Some(1));
+    let search = run(
+        &["content", "search", "my", "mum", "passed", "away"],
+        "",
+        &dir.0,
+    );
+    assert_eq!(search.status.code(), Some(0));
+    let first = text(&search.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first.contains("\tgrief\t"), "{first}");
+    let lint = run(&["content", "lint"], "", &dir.0);
+    assert_eq!(lint.status.code(), Some(0), "{}", text(&lint.stderr));
+    assert!(text(&lint.stdout).contains("cards OK"));
+}
+
+#[test]
+fn test_console_learn_and_search_answer_from_the_cards() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let out = run(
+        &["run", "--config", config.to_str().unwrap()],
+        "/learn\n/learn inventroy\n/search my mum passed away\n",
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "Problem areas: grief, interpersonal-deficits, role-disputes, role-transitions"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("The interpersonal inventory"),
+        "typo forgiven: {stdout}"
+    );
+    assert!(stdout.contains("1. Grief (/learn grief)"), "{stdout}");
+}

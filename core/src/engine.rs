@@ -12,6 +12,8 @@
 //! timezone [zone]           show or set the member's IANA time zone
 //! mydata export             everything stored about the member, as JSON
 //! mydata delete [confirm]   delete it (asks for confirmation first)
+//! learn [topic]             list topics, or show one card (typos forgiven)
+//! search <words>            the three best cards for everyday words
 //! ```
 //!
 //! The other commands listed by `help` arrive with their own issues; until
@@ -20,6 +22,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::content::{self, Library, Lookup};
 use crate::ids::{GroupRef, MemberRef};
 use crate::schedule::parse_zone;
 use crate::store::Store;
@@ -103,8 +106,6 @@ pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
 const NOT_YET: &[&str] = &[
-    "learn",
-    "search",
     "checkin",
     "mood",
     "homework",
@@ -171,6 +172,8 @@ impl Engine {
         let text = match name {
             "help" | "start" => help_text(prefix),
             "privacy" => privacy_text(prefix),
+            "learn" => learn(args, prefix),
+            "search" => search(args, prefix),
             "pause" => self.pause(sender, args, prefix).await?,
             "resume" => self.resume(sender).await?,
             "timezone" => self.timezone(sender, args, prefix).await?,
@@ -321,6 +324,70 @@ impl Engine {
             )),
         }
     }
+}
+
+/// `learn` and `learn <topic>`.
+pub fn learn(topic: &str, p: &str) -> String {
+    let library = Library::embedded();
+    if topic.trim().is_empty() {
+        let mut out =
+            format!("Topics to learn about. Type {p}learn and a topic, e.g. {p}learn grief.\n");
+        for (section, cards) in library.by_section() {
+            let ids: Vec<&str> = cards.iter().map(|c| c.id.as_str()).collect();
+            out.push_str(&format!("\n{section}: {}", ids.join(", ")));
+        }
+        out.push_str(&format!(
+            "\n\nOr describe what's on your mind: {p}search my dad died"
+        ));
+        return out;
+    }
+    let shown = topic.chars().take(60).collect::<String>();
+    match library.lookup(topic) {
+        Lookup::Found(card) => content::render(card, library, p),
+        Lookup::Suggestions(cards) => {
+            let list: Vec<String> = cards
+                .iter()
+                .map(|c| format!("{p}learn {} ({})", c.id, c.title))
+                .collect();
+            format!(
+                "I don't have a card called \"{shown}\". Did you mean: {}?",
+                list.join(", ")
+            )
+        }
+        Lookup::NotFound => format!(
+            "I don't have a card called \"{shown}\". {p}learn lists every topic, and \
+             {p}search finds cards from everyday words."
+        ),
+    }
+}
+
+/// `search <words>`: the best three cards with their summaries.
+pub fn search(query: &str, p: &str) -> String {
+    if query.trim().is_empty() {
+        return format!(
+            "Tell me what's on your mind in a few words, e.g. {p}search we keep fighting, \
+             or {p}search new job."
+        );
+    }
+    let library = Library::embedded();
+    let hits = library.search(query, 3);
+    if hits.is_empty() {
+        return format!(
+            "I couldn't find a card for that. {p}learn lists every topic. If you're \
+             struggling right now, {p}resources has people you can talk to."
+        );
+    }
+    let mut out = String::from("These cards might help:");
+    for (n, hit) in hits.iter().enumerate() {
+        out.push_str(&format!(
+            "\n{}. {} ({p}learn {})\n   {}",
+            n + 1,
+            hit.card.title,
+            hit.card.id,
+            hit.card.summary
+        ));
+    }
+    out
 }
 
 /// The help text, with the platform's command prefix.

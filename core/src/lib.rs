@@ -11,6 +11,7 @@
 //! together give exactly-once delivery as members and moderators see it.
 
 pub mod clock;
+pub mod content;
 pub mod engine;
 pub mod error;
 pub mod ids;
