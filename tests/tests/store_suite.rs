@@ -36,6 +36,7 @@ ipt_tests::store_suite!(
     test_critical_delivery_keeps_failing_but_is_never_dead,
     test_release_makes_a_claim_due_again_without_counting_it,
     test_mark_delivered_settles_claims_from_several_leases_at_once,
+    test_daily_card_never_repeats_within_30_days_and_is_stable_per_day,
     test_concurrent_claimers_never_share_a_row,
     test_delivery_kinds_round_trip,
     test_member_delete_removes_everything_about_them,
@@ -852,4 +853,44 @@ async fn test_mark_delivered_settles_claims_from_several_leases_at_once(store: A
         store.delivery("c").await.unwrap().unwrap().delivered_at,
         Some(t(1))
     );
+}
+
+async fn test_daily_card_never_repeats_within_30_days_and_is_stable_per_day(store: Arc<dyn Store>) {
+    use ipt_core::content::{Library, daily_card_for};
+    let library = Library::embedded();
+    let g = group(&store).await;
+    let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut shown: Vec<String> = Vec::new();
+    for offset in 0..60 {
+        let day = start + chrono::Duration::days(offset);
+        let card = daily_card_for(library, store.as_ref(), g, day)
+            .await
+            .unwrap()
+            .unwrap();
+        let window = &shown[shown.len().saturating_sub(29)..];
+        assert!(
+            !window.contains(&card.id),
+            "day {offset}: {} was shown within 30 days",
+            card.id
+        );
+        let again = daily_card_for(library, store.as_ref(), g, day)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, card.id, "the same card all day");
+        shown.push(card.id.clone());
+    }
+    // Another process that picked a different card loses to the first record.
+    let day = start + chrono::Duration::days(100);
+    assert_eq!(
+        store.set_daily_card(g, day, "grief").await.unwrap(),
+        "grief"
+    );
+    assert_eq!(
+        store.set_daily_card(g, day, "role-play").await.unwrap(),
+        "grief"
+    );
+    let history = store.daily_cards_since(g, start).await.unwrap();
+    assert_eq!(history.len(), 61);
+    assert!(history.windows(2).all(|w| w[0].0 < w[1].0), "oldest first");
 }

@@ -419,6 +419,31 @@ impl Library {
     }
 }
 
+/// The card for a group's daily prompt on `day`: the one already chosen
+/// for that day if any (by this or another process), else a fresh pick
+/// that no prompt of the group carried in the 30 days before, recorded so
+/// it is not repeated.
+pub async fn daily_card_for<'a>(
+    library: &'a Library,
+    store: &dyn crate::store::Store,
+    group: crate::ids::GroupId,
+    day: chrono::NaiveDate,
+) -> crate::Result<Option<&'a Card>> {
+    let since = day - chrono::Duration::days(29);
+    let history = store.daily_cards_since(group, since).await?;
+    if let Some((_, id)) = history.iter().find(|(d, _)| *d == day) {
+        return Ok(library.get(id));
+    }
+    let recent: Vec<String> = history.into_iter().map(|(_, id)| id).collect();
+    let seed =
+        (group.0 as u64).wrapping_mul(1_000_003) ^ chrono::Datelike::num_days_from_ce(&day) as u64;
+    let Some(pick) = library.daily_card(seed, &recent) else {
+        return Ok(None);
+    };
+    let stored = store.set_daily_card(group, day, &pick.id).await?;
+    Ok(library.get(&stored).or(Some(pick)))
+}
+
 /// Every embedded card file: `(path relative to content/, text)`.
 pub fn embedded_files() -> impl Iterator<Item = (&'static str, &'static str)> {
     embedded::CARD_FILES.iter().copied()

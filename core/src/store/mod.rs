@@ -187,6 +187,21 @@ pub trait Store: Send + Sync + Debug {
     /// An alert's audit trail, oldest first.
     async fn alert_events(&self, id: AlertId) -> Result<Vec<AlertEvent>>;
 
+    // ---- daily cards ----
+
+    /// The cards a group's daily prompt carried on or after `since`,
+    /// oldest first.
+    async fn daily_cards_since(
+        &self,
+        group: GroupId,
+        since: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, String)>>;
+    /// Records `card_id` as the group's card for `day` unless one is already
+    /// recorded; returns the day's card either way, so that every process
+    /// uses the same one.
+    async fn set_daily_card(&self, group: GroupId, day: NaiveDate, card_id: &str)
+    -> Result<String>;
+
     // ---- outbox ----
 
     /// Enqueues deliveries in one transaction. Keys already present are
@@ -1111,6 +1126,56 @@ macro_rules! shared_store_impl {
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn daily_cards_since(
+                &self,
+                group: $crate::ids::GroupId,
+                since: chrono::NaiveDate,
+            ) -> $crate::Result<Vec<(chrono::NaiveDate, String)>> {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT day, card_id FROM daily_cards WHERE group_id = $1 AND day >= $2 \
+                     ORDER BY day",
+                )
+                .bind(group.0)
+                .bind(since.format("%Y-%m-%d").to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(day, card)| {
+                        chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                            .map(|d| (d, card))
+                            .map_err(|e| $crate::store::corrupt(format!("daily card day: {e}")))
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn set_daily_card(
+                &self,
+                group: $crate::ids::GroupId,
+                day: chrono::NaiveDate,
+                card_id: &str,
+            ) -> $crate::Result<String> {
+                let day = day.format("%Y-%m-%d").to_string();
+                sqlx::query(
+                    "INSERT INTO daily_cards (group_id, day, card_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (group_id, day) DO NOTHING",
+                )
+                .bind(group.0)
+                .bind(day.clone())
+                .bind(card_id.to_owned())
+                .execute(&self.pool)
+                .await?;
+                let stored: String = sqlx::query_scalar(
+                    "SELECT card_id FROM daily_cards WHERE group_id = $1 AND day = $2",
+                )
+                .bind(group.0)
+                .bind(day)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(stored)
             }
 
             #[tracing::instrument(skip(self, deliveries), fields(count = deliveries.len()))]
