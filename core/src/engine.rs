@@ -106,14 +106,7 @@ pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
 const NOT_YET: &[&str] = &[
-    "checkin",
-    "mood",
-    "homework",
-    "resources",
-    "alerts",
-    "alert",
-    "setup",
-    "stats",
+    "checkin", "mood", "homework", "alerts", "alert", "setup", "stats",
 ];
 
 /// The platform-free bot.
@@ -178,6 +171,15 @@ impl Engine {
             "resume" => self.resume(sender).await?,
             "timezone" => self.timezone(sender, args, prefix).await?,
             "mydata" => self.mydata(sender, args, prefix).await?,
+            // Cards point people here in hard moments: never answer with a
+            // bare "not yet".
+            "resources" => format!(
+                "If you might act on thoughts of suicide or self-harm, please call your local \
+                 emergency number now. To talk to someone, a crisis line can help: \
+                 findahelpline.com lists free, confidential lines by country. You could also \
+                 tell a moderator or someone you trust. (A list for your region is coming to \
+                 {prefix}resources soon.)"
+            ),
             n if NOT_YET.contains(&n) => format!(
                 "{prefix}{n} is part of ipt-bot but isn't switched on in this version yet. \
                  {prefix}help shows what works today."
@@ -451,18 +453,8 @@ mod tests {
     fn help_lists_every_member_command_with_the_platform_prefix() {
         let help = help_text("!ipt ");
         for cmd in [
-            "help",
-            "learn",
-            "search",
-            "checkin",
-            "mood",
-            "homework",
-            "resources",
-            "pause",
-            "resume",
-            "timezone",
-            "privacy",
-            "mydata",
+            "help", "learn", "search", "checkin", "mood", "homework", "pause", "resume",
+            "timezone", "privacy", "mydata",
         ] {
             assert!(help.contains(&format!("!ipt {cmd}")), "help lacks {cmd}");
         }

@@ -262,3 +262,12 @@ fn test_daily_card_does_not_repeat_within_30_days() {
         "stable for a seed"
     );
 }
+
+#[test]
+fn test_cards_show_commands_in_the_platform_prefix() {
+    let lib = library();
+    let card = lib.get("urgent-help").unwrap();
+    let matrix = ipt_core::content::render(card, lib, "!ipt ");
+    assert!(matrix.contains("`!ipt resources`"), "{matrix}");
+    assert!(!matrix.contains("`/resources`"));
+}

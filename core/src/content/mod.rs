@@ -449,9 +449,12 @@ pub fn embedded_files() -> impl Iterator<Item = (&'static str, &'static str)> {
     embedded::CARD_FILES.iter().copied()
 }
 
-/// Renders a card as a chat message: title, body, related topics.
+/// Renders a card as a chat message: title, body, related topics, with
+/// commands in the platform's own prefix.
 pub fn render(card: &Card, library: &Library, prefix: &str) -> String {
-    let mut out = format!("{}\n\n{}\n", card.title, card.body);
+    // Cards write commands as `/name`; show them as this platform types them.
+    let body = card.body.replace("`/", &format!("`{prefix}"));
+    let mut out = format!("{}\n\n{}\n", card.title, body);
     let related: Vec<String> = card
         .related
         .iter()
