@@ -41,6 +41,9 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Assess messages for crisis language: stdin one message a line,
+    /// stdout one JSON object a line ({"level": …, "signals": […]}).
+    Scan,
     /// The psychoeducation cards: list, show, search, lint.
     Content {
         #[command(subcommand)]
@@ -187,6 +190,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             Ok(result?)
         }
         Command::Content { command } => content(command),
+        Command::Scan => scan(),
         Command::Schedule {
             command:
                 ScheduleCommand::Preview {
@@ -274,6 +278,39 @@ fn content(command: ContentCommand) -> Result<(), Failure> {
                     lines.join("\n  - ")
                 )))
             }
+        }
+    }
+}
+
+/// Streams: each line is answered as soon as it is read, so `scan` can sit
+/// in a pipe. Invalid UTF-8 is replaced, never skipped: every input line
+/// gets exactly one output line, in order.
+fn scan() -> Result<(), Failure> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Failure::Runtime(e.into()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let assessment = ipt_core::crisis::assess(text);
+        let json = serde_json::to_string(&assessment).map_err(|e| Failure::Runtime(e.into()))?;
+        let written = writeln!(out, "{json}").and_then(|()| out.flush());
+        if let Err(e) = written {
+            // A closed pipe (`ipt-bot scan | head`) ends the scan quietly.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(Failure::Runtime(e.into()));
         }
     }
 }

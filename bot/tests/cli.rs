@@ -432,3 +432,24 @@ fn test_console_learn_and_search_answer_from_the_cards() {
     );
     assert!(stdout.contains("1. Grief (/learn grief)"), "{stdout}");
 }
+
+#[test]
+fn test_scan_answers_each_line_in_order_with_one_json_object() {
+    let dir = Dir::new();
+    let input = "hello there\nI want to kill myself\n\nthis traffic is killing me\ngoodbye all, ending it tonight\n";
+    let out = run(&["scan"], input, &dir.0);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let levels: Vec<&str> = lines.iter().map(|v| v["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["none", "urgent", "none", "none", "imminent"]);
+    assert!(
+        lines[1]["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("kill myself"))
+    );
+}

@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod content;
+pub mod crisis;
 pub mod engine;
 pub mod error;
 pub mod ids;

@@ -1,0 +1,87 @@
+//! Messages written for this test (not from the development set) that pin
+//! each rule of the detector: evasions, context and levels.
+
+use ipt_core::crisis::{Level, assess};
+
+fn check(cases: &[(&str, Level)]) {
+    let mut wrong = Vec::new();
+    for (text, want) in cases {
+        let got = assess(text);
+        if got.level != *want {
+            wrong.push(format!(
+                "{text:?}: want {want:?}, got {:?} {:?}",
+                got.level, got.signals
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn test_evasions_are_seen_through() {
+    check(&[
+        ("KILL MYSELF", Level::Urgent),
+        ("kiiiilll myseeelf", Level::Urgent),
+        ("k.i.l.l m.y.s.e.l.f", Level::Urgent),
+        ("k1ll mys3lf", Level::Urgent),
+        ("ki\u{200b}ll my\u{200c}self", Level::Urgent),
+        ("kіll mуself", Level::Urgent), // Cyrillic і and у
+        ("thinking about sewerslide", Level::Urgent),
+        ("i wanna unalive myself", Level::Urgent),
+        ("been doing self h@rm again", Level::Urgent),
+        ("s u i c i d a l today", Level::Urgent),
+        ("💊 tonight, im ready", Level::Imminent),
+    ]);
+}
+
+#[test]
+fn test_levels_for_new_phrasings() {
+    check(&[
+        ("honestly i just want to die", Level::Urgent),
+        ("been hurting myself again", Level::Urgent),
+        ("i keep thinking about ending it", Level::Urgent),
+        ("tomorrow i'm going to end my life", Level::Imminent),
+        ("i've made a plan to kill myself", Level::Imminent),
+        ("just took the whole bottle of pills", Level::Imminent),
+        ("this is my last post, goodbye forever", Level::Imminent),
+        ("everyone would be better off without me", Level::Concern),
+        ("i'm such a burden on my family", Level::Concern),
+        ("what's the point of living like this", Level::Concern),
+        ("i hate my life so much", Level::Concern),
+        ("feeling completely hopeless", Level::Concern),
+    ]);
+}
+
+#[test]
+fn test_context_keeps_ordinary_talk_quiet() {
+    check(&[
+        ("I'm not going to kill myself, I promise", Level::None),
+        ("I have never been suicidal", Level::None),
+        (
+            "my sister told me she feels suicidal, how can I support her?",
+            Level::None,
+        ),
+        (
+            "the main character kills himself at the end of the film",
+            Level::None,
+        ),
+        ("our team did suicide prevention training", Level::None),
+        (
+            "I used to self harm but therapy helped and I'm doing better",
+            Level::None,
+        ),
+        ("my phone died again lol", Level::None),
+        ("this homework is killing me", Level::None),
+        ("I nearly died laughing", Level::None),
+        (
+            "going to take my meds tonight like the doctor said",
+            Level::None,
+        ),
+        ("goodbye everyone, see you tomorrow", Level::None),
+        ("I ran 5 kms this morning", Level::None),
+        ("I'd die for a good coffee right now", Level::None),
+        ("we should end it here and talk next week", Level::None),
+        ("I cut myself a slice of cake", Level::None),
+        ("I cut myself off from everyone this month", Level::None),
+    ]);
+}
