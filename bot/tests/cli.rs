@@ -453,3 +453,21 @@ fn test_scan_answers_each_line_in_order_with_one_json_object() {
             .any(|s| s.as_str().unwrap().contains("kill myself"))
     );
 }
+
+#[test]
+fn test_console_resources_show_the_groups_region() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0); // the demo group's region is US
+    let out = run(
+        &["run", "--config", config.to_str().unwrap()],
+        "/resources\n",
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("please call 911 now"), "{stdout}");
+    assert!(
+        stdout.contains("988 Suicide & Crisis Lifeline: call 988, text 988 (24/7)"),
+        "{stdout}"
+    );
+}

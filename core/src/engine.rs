@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::content::{self, Library, Lookup};
+use crate::crisis::resources::Resources;
 use crate::ids::{GroupRef, MemberRef};
 use crate::schedule::parse_zone;
 use crate::store::Store;
@@ -131,12 +132,15 @@ impl Engine {
     pub async fn handle(&self, event: Event) -> crate::Result<Vec<Reply>> {
         match event {
             Event::Command {
+                group,
                 sender,
                 name,
                 args,
                 prefix,
-                ..
-            } => self.command(&sender, &name, &args, &prefix).await,
+            } => {
+                self.command(group.as_ref(), &sender, &name, &args, &prefix)
+                    .await
+            }
             // Ordinary messages need nothing yet; the crisis pipeline will
             // assess them here. No database write for ordinary chat.
             Event::Message { .. } => Ok(Vec::new()),
@@ -157,6 +161,7 @@ impl Engine {
 
     async fn command(
         &self,
+        group: Option<&GroupRef>,
         sender: &Sender,
         name: &str,
         args: &str,
@@ -171,15 +176,7 @@ impl Engine {
             "resume" => self.resume(sender).await?,
             "timezone" => self.timezone(sender, args, prefix).await?,
             "mydata" => self.mydata(sender, args, prefix).await?,
-            // Cards point people here in hard moments: never answer with a
-            // bare "not yet".
-            "resources" => format!(
-                "If you might act on thoughts of suicide or self-harm, please call your local \
-                 emergency number now. To talk to someone, a crisis line can help: \
-                 findahelpline.com lists free, confidential lines by country. You could also \
-                 tell a moderator or someone you trust. (A list for your region is coming to \
-                 {prefix}resources soon.)"
-            ),
+            "resources" => self.resources(group).await?,
             n if NOT_YET.contains(&n) => format!(
                 "{prefix}{n} is part of ipt-bot but isn't switched on in this version yet. \
                  {prefix}help shows what works today."
@@ -190,6 +187,15 @@ impl Engine {
             ),
         };
         Ok(vec![Reply::private(text)])
+    }
+
+    /// Crisis lines for the group's region (or a directory for everywhere).
+    async fn resources(&self, group: Option<&GroupRef>) -> crate::Result<String> {
+        let region = match group {
+            Some(g) => self.store.group(g.platform, &g.id).await?.map(|g| g.region),
+            None => None,
+        };
+        Ok(Resources::embedded().message(region.as_deref()))
     }
 
     async fn pause(&self, sender: &Sender, args: &str, prefix: &str) -> crate::Result<String> {

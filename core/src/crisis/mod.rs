@@ -18,6 +18,7 @@
 
 mod lexicon;
 mod normalize;
+pub mod resources;
 
 use serde::Serialize;
 
