@@ -347,6 +347,13 @@ impl Word {
 #[derive(Debug)]
 pub(super) struct Lexicon {
     patterns: Vec<Pattern>,
+    /// Patterns by the exact words their first slot accepts: each token
+    /// tries only the patterns that can start with it.
+    by_first: std::collections::HashMap<String, Vec<usize>>,
+    /// Patterns whose first slot has a prefix word.
+    by_prefix: Vec<(String, usize)>,
+    /// The helping phrases, squeezed, as words.
+    helping: Vec<Vec<String>>,
 }
 
 /// One pattern found at `start..end` (token indexes).
@@ -360,8 +367,8 @@ struct Found {
 impl Lexicon {
     pub(super) fn get() -> &'static Lexicon {
         static LEXICON: OnceLock<Lexicon> = OnceLock::new();
-        LEXICON.get_or_init(|| Lexicon {
-            patterns: PATTERNS
+        LEXICON.get_or_init(|| {
+            let patterns: Vec<Pattern> = PATTERNS
                 .iter()
                 .map(|&(kind, text)| Pattern {
                     kind,
@@ -380,14 +387,49 @@ impl Lexicon {
                         })
                         .collect(),
                 })
-                .collect(),
+                .collect();
+            let mut by_first: std::collections::HashMap<String, Vec<usize>> = Default::default();
+            let mut by_prefix = Vec::new();
+            for (i, p) in patterns.iter().enumerate() {
+                let Some(Slot::Words(words)) = p.slots.first() else {
+                    panic!("a pattern must start with words");
+                };
+                for w in words {
+                    match w {
+                        Word::Exact(w) => by_first.entry(w.clone()).or_default().push(i),
+                        Word::Prefix(p) => by_prefix.push((p.clone(), i)),
+                    }
+                }
+            }
+            let helping = HELPING
+                .iter()
+                .map(|h| h.split(' ').map(squeeze).collect())
+                .collect();
+            Lexicon {
+                patterns,
+                by_first,
+                by_prefix,
+                helping,
+            }
         })
     }
 
     fn find(&self, tokens: &[String]) -> Vec<Found> {
         let mut found = Vec::new();
-        for p in &self.patterns {
-            for start in 0..tokens.len() {
+        for (start, token) in tokens.iter().enumerate() {
+            let exact = self
+                .by_first
+                .get(token.as_str())
+                .into_iter()
+                .flatten()
+                .copied();
+            let prefixed = self
+                .by_prefix
+                .iter()
+                .filter(|(p, _)| token.starts_with(p.as_str()))
+                .map(|(_, i)| *i);
+            for i in exact.chain(prefixed) {
+                let p = &self.patterns[i];
                 if let Some(end) = match_at(&p.slots, tokens, start) {
                     found.push(Found {
                         kind: p.kind,
@@ -411,10 +453,18 @@ impl Lexicon {
                 signals,
             };
         }
-        let joined = format!(" {} ", tokens.join(" "));
-        let helping = HELPING
+        let found = self.find(&tokens);
+        if found.is_empty() {
+            // The common case: ordinary chat, nothing to weigh.
+            return Assessment {
+                level: Level::None,
+                signals,
+            };
+        }
+        let helping = self
+            .helping
             .iter()
-            .any(|h| joined.contains(&format!(" {} ", squeeze_phrase(h))));
+            .any(|phrase| tokens.windows(phrase.len()).any(|w| w == phrase.as_slice()));
         let recovered = tokens.iter().any(|t| RECOVERY.contains(&t.as_str()));
         let mut active = false;
         let mut vague = false;
@@ -431,7 +481,7 @@ impl Lexicon {
         let mut intent = false;
         let mut jump = false;
 
-        for f in self.find(&tokens) {
+        for f in found {
             let phrase = plain[f.start..f.end].join(" ");
             let needs_context = matches!(
                 f.kind,
@@ -547,10 +597,6 @@ impl Lexicon {
         }
         Assessment { level, signals }
     }
-}
-
-fn squeeze_phrase(text: &str) -> String {
-    text.split(' ').map(squeeze).collect::<Vec<_>>().join(" ")
 }
 
 /// Tries the slots at `start`; returns the end of the match.

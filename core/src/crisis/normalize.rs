@@ -104,18 +104,23 @@ fn leet(c: char) -> Option<char> {
 pub fn normalize(text: &str) -> String {
     // 1. Compatibility forms, invisible marks, look-alikes, emoji.
     let mut plain = String::with_capacity(text.len() + 8);
-    for c in text.nfkc() {
-        if invisible(c) {
-            continue;
+    if text.is_ascii() {
+        // ASCII is already NFKC and has no look-alikes, marks or emoji.
+        plain.push_str(&text.to_ascii_lowercase());
+    } else {
+        for c in text.nfkc() {
+            if invisible(c) {
+                continue;
+            }
+            if let Some(word) = emoji_word(c) {
+                plain.push(' ');
+                plain.push_str(word);
+                plain.push(' ');
+                continue;
+            }
+            let c = confusable(c).unwrap_or(c);
+            plain.extend(c.to_lowercase());
         }
-        if let Some(word) = emoji_word(c) {
-            plain.push(' ');
-            plain.push_str(word);
-            plain.push(' ');
-            continue;
-        }
-        let c = confusable(c).unwrap_or(c);
-        plain.extend(c.to_lowercase());
     }
     // 2. Leet inside words: a chunk between spaces that has letters and
     //    stand-ins ("su1c1de", "h@rm", "t0night") but is not a number.
