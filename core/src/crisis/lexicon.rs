@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use super::normalize::{normalize, squeeze};
+use super::normalize::{squeeze, words};
 use super::{Assessment, Level};
 
 /// What a matched pattern means.
@@ -347,9 +347,9 @@ impl Word {
 #[derive(Debug)]
 pub(super) struct Lexicon {
     patterns: Vec<Pattern>,
-    /// Patterns by the exact words their first slot accepts: each token
-    /// tries only the patterns that can start with it.
-    by_first: std::collections::HashMap<String, Vec<usize>>,
+    /// Patterns by the exact words their first slot accepts, bucketed by
+    /// first byte: each token tries only the patterns that can start with it.
+    by_first: Vec<Vec<(String, usize)>>,
     /// Patterns whose first slot has a prefix word.
     by_prefix: Vec<(String, usize)>,
     /// The helping phrases, squeezed, as words.
@@ -388,7 +388,7 @@ impl Lexicon {
                         .collect(),
                 })
                 .collect();
-            let mut by_first: std::collections::HashMap<String, Vec<usize>> = Default::default();
+            let mut by_first: Vec<Vec<(String, usize)>> = vec![Vec::new(); 256];
             let mut by_prefix = Vec::new();
             for (i, p) in patterns.iter().enumerate() {
                 let Some(Slot::Words(words)) = p.slots.first() else {
@@ -396,7 +396,9 @@ impl Lexicon {
                 };
                 for w in words {
                     match w {
-                        Word::Exact(w) => by_first.entry(w.clone()).or_default().push(i),
+                        Word::Exact(w) => {
+                            by_first[usize::from(w.as_bytes()[0])].push((w.clone(), i))
+                        }
                         Word::Prefix(p) => by_prefix.push((p.clone(), i)),
                     }
                 }
@@ -414,15 +416,14 @@ impl Lexicon {
         })
     }
 
-    fn find(&self, tokens: &[String]) -> Vec<Found> {
+    fn find(&self, tokens: &[&str]) -> Vec<Found> {
         let mut found = Vec::new();
         for (start, token) in tokens.iter().enumerate() {
-            let exact = self
-                .by_first
-                .get(token.as_str())
-                .into_iter()
-                .flatten()
-                .copied();
+            let bucket = token
+                .as_bytes()
+                .first()
+                .map_or(&[][..], |&b| &self.by_first[usize::from(b)][..]);
+            let exact = bucket.iter().filter(|(w, _)| w == token).map(|(_, i)| *i);
             let prefixed = self
                 .by_prefix
                 .iter()
@@ -443,9 +444,8 @@ impl Lexicon {
     }
 
     pub(super) fn assess(&self, text: &str) -> Assessment {
-        let normalized = normalize(text);
-        let plain: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
-        let tokens: Vec<String> = plain.iter().map(|t| squeeze(t)).collect();
+        let normalized = words(text);
+        let tokens: Vec<&str> = normalized.squeezed();
         let mut signals = Vec::new();
         if tokens.is_empty() {
             return Assessment {
@@ -461,11 +461,12 @@ impl Lexicon {
                 signals,
             };
         }
-        let helping = self
-            .helping
-            .iter()
-            .any(|phrase| tokens.windows(phrase.len()).any(|w| w == phrase.as_slice()));
-        let recovered = tokens.iter().any(|t| RECOVERY.contains(&t.as_str()));
+        let helping = self.helping.iter().any(|phrase| {
+            tokens
+                .windows(phrase.len())
+                .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
+        });
+        let recovered = tokens.iter().any(|t| RECOVERY.contains(t));
         let mut active = false;
         let mut vague = false;
         let mut passive = false;
@@ -482,7 +483,10 @@ impl Lexicon {
         let mut jump = false;
 
         for f in found {
-            let phrase = plain[f.start..f.end].join(" ");
+            let phrase = (f.start..f.end)
+                .map(|i| normalized.plain(i))
+                .collect::<Vec<_>>()
+                .join(" ");
             let needs_context = matches!(
                 f.kind,
                 Kind::Active | Kind::ActiveGeneric | Kind::Vague | Kind::Passive
@@ -551,11 +555,11 @@ impl Lexicon {
             };
             signals.push(format!("{label}: \"{phrase}\""));
         }
-        if normalized != text.trim().to_lowercase()
-            && signals
-                .iter()
-                .any(|s| s.starts_with("active") || s.starts_with("passive"))
-        {
+        let plain_text = (0..normalized.len())
+            .map(|i| normalized.plain(i))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if plain_text != text.trim().to_lowercase() {
             signals.push("disguised words undone".to_owned());
         }
 
@@ -600,14 +604,14 @@ impl Lexicon {
 }
 
 /// Tries the slots at `start`; returns the end of the match.
-fn match_at(slots: &[Slot], tokens: &[String], start: usize) -> Option<usize> {
-    fn go(slots: &[Slot], tokens: &[String], at: usize) -> Option<usize> {
+fn match_at(slots: &[Slot], tokens: &[&str], start: usize) -> Option<usize> {
+    fn go(slots: &[Slot], tokens: &[&str], at: usize) -> Option<usize> {
         let Some((slot, rest)) = slots.split_first() else {
             return Some(at);
         };
         match slot {
             Slot::Words(words) => {
-                let token = tokens.get(at)?;
+                let token = *tokens.get(at)?;
                 if token != "." && words.iter().any(|w| w.matches(token)) {
                     go(rest, tokens, at + 1)
                 } else {
@@ -615,7 +619,7 @@ fn match_at(slots: &[Slot], tokens: &[String], start: usize) -> Option<usize> {
                 }
             }
             Slot::Gap(n) => (0..=*n).find_map(|skip| {
-                if tokens[at..].iter().take(skip).any(|t| t == ".") {
+                if tokens[at..].iter().take(skip).any(|t| *t == ".") {
                     return None;
                 }
                 go(rest, tokens, at + skip)
@@ -626,32 +630,26 @@ fn match_at(slots: &[Slot], tokens: &[String], start: usize) -> Option<usize> {
 }
 
 /// Why a signal does not count, if it does not.
-fn set_aside(tokens: &[String], f: &Found, helping: bool, recovered: bool) -> Option<&'static str> {
+fn set_aside(tokens: &[&str], f: &Found, helping: bool, recovered: bool) -> Option<&'static str> {
     let clause_start = tokens[..f.start]
         .iter()
-        .rposition(|t| t == ".")
+        .rposition(|t| *t == ".")
         .map_or(0, |i| i + 1);
     let clause_end = tokens[f.end..]
         .iter()
-        .position(|t| t == ".")
+        .position(|t| *t == ".")
         .map_or(tokens.len(), |i| f.end + i);
     let before = &tokens[clause_start..f.start];
-    let starts_negated = NEGATORS.contains(&tokens[f.start].as_str());
+    let starts_negated = NEGATORS.contains(&tokens[f.start]);
     // "I would never hurt myself", "not suicidal", "not going to kill myself".
-    if !starts_negated
-        && before
-            .iter()
-            .rev()
-            .take(3)
-            .any(|t| NEGATORS.contains(&t.as_str()))
-    {
+    if !starts_negated && before.iter().rev().take(3).any(|t| NEGATORS.contains(t)) {
         return Some("negated");
     }
     // "cut myself a slice", "cut myself off", "cut myself some slack".
     if tokens[f.start] == "cut"
         && tokens
             .get(f.end)
-            .is_some_and(|t| ["a", "some", "of", "slack", "short", "fre"].contains(&t.as_str()))
+            .is_some_and(|t| ["a", "some", "of", "slack", "short", "fre"].contains(t))
     {
         return Some("not self-harm");
     }
@@ -664,9 +662,7 @@ fn set_aside(tokens: &[String], f: &Found, helping: bool, recovered: bool) -> Op
     }
     // "suicide prevention", "a talk about suicide".
     if tokens[f.start].starts_with("suicid")
-        && tokens
-            .get(f.end)
-            .is_some_and(|t| TOPIC_AFTER.contains(&t.as_str()))
+        && tokens.get(f.end).is_some_and(|t| TOPIC_AFTER.contains(t))
     {
         return Some("a topic");
     }
@@ -674,9 +670,9 @@ fn set_aside(tokens: &[String], f: &Found, helping: bool, recovered: bool) -> Op
     if generic {
         // The nearest subject before the signal decides whose it is.
         let subject = before.iter().rev().find_map(|t| {
-            if SELF.contains(&t.as_str()) {
+            if SELF.contains(t) {
                 Some(true)
-            } else if OTHERS.contains(&t.as_str()) {
+            } else if OTHERS.contains(t) {
                 Some(false)
             } else {
                 None
@@ -687,10 +683,8 @@ fn set_aside(tokens: &[String], f: &Found, helping: bool, recovered: bool) -> Op
             // No subject in the clause: the whole message decides; chat
             // drops "I" ("suicidal again"), so the default is the writer.
             None => {
-                let mine = tokens.iter().any(|t| SELF.contains(&t.as_str()));
-                let others = tokens
-                    .iter()
-                    .any(|t| OTHERS.contains(&t.as_str()) && t != "you");
+                let mine = tokens.iter().any(|t| SELF.contains(t));
+                let others = tokens.iter().any(|t| OTHERS.contains(t) && *t != "you");
                 others && !mine
             }
         };
@@ -703,7 +697,7 @@ fn set_aside(tokens: &[String], f: &Found, helping: bool, recovered: bool) -> Op
     }
     // "I was suicidal in college but I'm in a much better place now".
     let clause = &tokens[clause_start..clause_end];
-    if recovered && clause.iter().any(|t| PAST.contains(&t.as_str())) {
+    if recovered && clause.iter().any(|t| PAST.contains(t)) {
         return Some("past, recovered");
     }
     None

@@ -99,113 +99,239 @@ fn leet(c: char) -> Option<char> {
     })
 }
 
+/// A normalised message: plain words (and "." for sentence breaks), each
+/// also in squeezed form for matching. One buffer per form, no allocation
+/// per word.
+#[derive(Debug, Default)]
+pub struct Words {
+    plain: String,
+    plain_spans: Vec<(u32, u32)>,
+    squeezed: String,
+    squeezed_spans: Vec<(u32, u32)>,
+}
+
+impl Words {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.plain_spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.plain_spans.is_empty()
+    }
+
+    /// Word `i` as normalised.
+    pub fn plain(&self, i: usize) -> &str {
+        let (a, b) = self.plain_spans[i];
+        &self.plain[a as usize..b as usize]
+    }
+
+    /// Every word, squeezed, for matching.
+    pub fn squeezed(&self) -> Vec<&str> {
+        self.squeezed_spans
+            .iter()
+            .map(|&(a, b)| &self.squeezed[a as usize..b as usize])
+            .collect()
+    }
+
+    fn push(&mut self, word: &str) {
+        let a = self.plain.len() as u32;
+        self.plain.push_str(word);
+        self.plain_spans.push((a, self.plain.len() as u32));
+        let a = self.squeezed.len() as u32;
+        let mut last = None;
+        for c in word.chars() {
+            if Some(c) != last {
+                self.squeezed.push(c);
+            }
+            last = Some(c);
+        }
+        self.squeezed_spans.push((a, self.squeezed.len() as u32));
+    }
+}
+
 /// Normalises a message into plain words separated by single spaces, with
 /// sentence breaks kept as " . ".
 pub fn normalize(text: &str) -> String {
-    // 1. Compatibility forms, invisible marks, look-alikes, emoji.
-    let mut plain = String::with_capacity(text.len() + 8);
+    let words = words(text);
+    (0..words.len())
+        .map(|i| words.plain(i))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Normalises a message into [`Words`] in one pass over the text.
+pub fn words(text: &str) -> Words {
+    let mut chunker = Chunker {
+        out: Words::default(),
+        chunk: Vec::new(),
+        pending: Vec::new(),
+        word_buf: String::new(),
+    };
     if text.is_ascii() {
         // ASCII is already NFKC and has no look-alikes, marks or emoji.
-        plain.push_str(&text.to_ascii_lowercase());
+        for b in text.bytes() {
+            chunker.char(char::from(b.to_ascii_lowercase()));
+        }
     } else {
         for c in text.nfkc() {
             if invisible(c) {
                 continue;
             }
             if let Some(word) = emoji_word(c) {
-                plain.push(' ');
-                plain.push_str(word);
-                plain.push(' ');
+                chunker.char(' ');
+                word.chars().for_each(|c| chunker.char(c));
+                chunker.char(' ');
                 continue;
             }
-            let c = confusable(c).unwrap_or(c);
-            plain.extend(c.to_lowercase());
+            for c in confusable(c).unwrap_or(c).to_lowercase() {
+                chunker.char(c);
+            }
         }
     }
-    // 2. Leet inside words: a chunk between spaces that has letters and
-    //    stand-ins ("su1c1de", "h@rm", "t0night") but is not a number.
-    let mut words: Vec<String> = Vec::new();
-    for chunk in plain.split_whitespace() {
-        let has_letter = chunk.chars().any(char::is_alphabetic);
-        let fixed: String = if has_letter {
-            let trimmed = chunk.trim_end_matches(['!', '.', ',', '?', ';', ':']);
-            let tail = &chunk[trimmed.len()..];
-            let mut w: String = trimmed
-                .chars()
-                .map(|c| {
-                    if c.is_alphabetic() {
-                        c
-                    } else {
-                        leet(c).unwrap_or(c)
-                    }
-                })
-                .collect();
-            w.push_str(tail);
-            w
+    chunker.end_chunk();
+    chunker.flush_pending();
+    chunker.out
+}
+
+/// Collects whitespace-separated chunks, fixes leet inside them, splits
+/// them into words, and joins letters spelt out one at a time.
+struct Chunker {
+    out: Words,
+    /// The chunk being read.
+    chunk: Vec<char>,
+    /// Single letters (and '.' for a dot between them) waiting to see
+    /// whether they spell a word.
+    pending: Vec<char>,
+    /// The word being built, reused between words.
+    word_buf: String,
+}
+
+impl Chunker {
+    fn char(&mut self, c: char) {
+        if c.is_whitespace() {
+            self.end_chunk();
         } else {
-            chunk.to_owned()
-        };
-        words.push(fixed);
+            self.chunk.push(c);
+        }
     }
-    // 3. Words: letters and digits; apostrophes dropped; other punctuation
-    //    splits, and sentence punctuation becomes a break.
-    let mut tokens: Vec<String> = Vec::new();
-    for word in &words {
-        let mut current = String::new();
-        for c in word.chars() {
+
+    fn end_chunk(&mut self) {
+        if self.chunk.is_empty() {
+            return;
+        }
+        let chunk = std::mem::take(&mut self.chunk);
+        // Leet only inside a chunk that has letters ("t0night", "h@rm"),
+        // never in numbers ("10 kms"); trailing punctuation stays.
+        let has_letter = chunk.iter().any(|c| c.is_alphabetic());
+        let body_end = chunk
+            .iter()
+            .rposition(|c| !matches!(c, '!' | '.' | ',' | '?' | ';' | ':'))
+            .map_or(0, |i| i + 1);
+        let mut word = std::mem::take(&mut self.word_buf);
+        word.clear();
+        for (i, &c) in chunk.iter().enumerate() {
+            let c = if has_letter && i < body_end && !c.is_alphabetic() {
+                leet(c).unwrap_or(c)
+            } else {
+                c
+            };
             if c.is_alphanumeric() {
-                current.push(c);
+                word.push(c);
             } else if c == '\'' || c == '’' {
                 // don't → dont
             } else {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
+                if !word.is_empty() {
+                    self.word(&word);
+                    word.clear();
                 }
-                if matches!(c, '.' | '!' | '?' | ';' | ',')
-                    && tokens.last().is_some_and(|t| t != ".")
-                {
-                    tokens.push(".".to_owned());
+                if matches!(c, '.' | '!' | '?' | ';' | ',') {
+                    self.word(".");
                 }
             }
         }
-        if !current.is_empty() {
-            tokens.push(current);
+        if !word.is_empty() {
+            self.word(&word);
         }
+        self.word_buf = word;
+        // A dotted run ("k.i.l.l") never spans a space.
+        if self.pending.contains(&'.') {
+            self.flush_pending();
+        }
+        self.chunk = chunk;
+        self.chunk.clear();
     }
-    // 4. Letters spaced or dotted apart: three or more one-letter tokens in a
-    //    row become one word ("k i l l" → "kill", "s.u.i.c.i.d.e").
-    let mut joined: Vec<String> = Vec::with_capacity(tokens.len());
-    let mut i = 0;
-    while i < tokens.len() {
-        let single = |t: &String| t.chars().count() == 1 && t.chars().all(char::is_alphabetic);
-        let mut j = i;
-        while j < tokens.len() && single(&tokens[j]) {
-            j += 1;
+
+    /// Words arrive here; single letters wait in `pending` in case they
+    /// spell a word ("k i l l", "s.u.i.c.i.d.e").
+    fn word(&mut self, word: &str) {
+        let mut chars = word.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && c.is_alphabetic()
+        {
+            self.pending.push(c);
+            return;
         }
-        // Dotted letters come through step 3 as "k . i . l . l".
-        let mut k = i;
-        let mut letters = String::new();
-        while k < tokens.len() && single(&tokens[k]) {
-            letters.push_str(&tokens[k]);
-            if k + 2 < tokens.len() && tokens[k + 1] == "." && single(&tokens[k + 2]) {
-                k += 2;
-            } else {
-                k += 1;
-                break;
-            }
+        // A dot between single letters ("k.i.l.l") keeps the run going.
+        if word == "." && self.pending.last().is_some_and(|&c| c != '.') {
+            self.pending.push('.');
+            return;
         }
-        if letters.chars().count() >= 3 && k > j {
-            joined.push(letters);
-            i = k;
-        } else if j - i >= 3 {
-            joined.push(tokens[i..j].concat());
-            i = j;
+        self.flush_pending();
+        if word == "." {
+            self.push_break();
         } else {
-            joined.push(tokens[i].clone());
-            i += 1;
+            self.out.push(word);
         }
     }
-    joined.join(" ")
+
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let trailing_break = pending.last() == Some(&'.');
+        let core = if trailing_break {
+            &pending[..pending.len() - 1]
+        } else {
+            &pending[..]
+        };
+        let letters = core.iter().filter(|&&c| c != '.').count();
+        // "k.i.l.l": letters and dots alternating; "k i l l": no dots.
+        let dotted = core.iter().skip(1).step_by(2).all(|&c| c == '.')
+            && core.iter().step_by(2).all(|&c| c != '.');
+        let spaced = !core.contains(&'.');
+        if letters >= 3 && (dotted || spaced) {
+            let joined: String = core.iter().filter(|&&c| c != '.').collect();
+            self.out.push(&joined);
+            if trailing_break {
+                self.push_break();
+            }
+        } else {
+            let mut buf = [0u8; 4];
+            for &c in &pending {
+                if c == '.' {
+                    self.push_break();
+                } else {
+                    self.out.push(c.encode_utf8(&mut buf));
+                }
+            }
+        }
+        self.pending = pending;
+        self.pending.clear();
+    }
+
+    fn push_break(&mut self) {
+        let last_is_break = self
+            .out
+            .plain_spans
+            .last()
+            .is_some_and(|&(a, b)| &self.out.plain[a as usize..b as usize] == ".");
+        if !last_is_break && !self.out.is_empty() {
+            self.out.push(".");
+        }
+    }
 }
 
 /// Collapses every run of a repeated letter to one ("killlll" → "kil",
