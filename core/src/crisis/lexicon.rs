@@ -350,8 +350,8 @@ pub(super) struct Lexicon {
     /// Patterns by the exact words their first slot accepts, bucketed by
     /// first byte: each token tries only the patterns that can start with it.
     by_first: Vec<Vec<(String, usize)>>,
-    /// Patterns whose first slot has a prefix word.
-    by_prefix: Vec<(String, usize)>,
+    /// Patterns whose first slot has a prefix word, bucketed by first byte.
+    by_prefix: Vec<Vec<(String, usize)>>,
     /// The helping phrases, squeezed, as words.
     helping: Vec<Vec<String>>,
 }
@@ -389,7 +389,7 @@ impl Lexicon {
                 })
                 .collect();
             let mut by_first: Vec<Vec<(String, usize)>> = vec![Vec::new(); 256];
-            let mut by_prefix = Vec::new();
+            let mut by_prefix: Vec<Vec<(String, usize)>> = vec![Vec::new(); 256];
             for (i, p) in patterns.iter().enumerate() {
                 let Some(Slot::Words(words)) = p.slots.first() else {
                     panic!("a pattern must start with words");
@@ -399,7 +399,9 @@ impl Lexicon {
                         Word::Exact(w) => {
                             by_first[usize::from(w.as_bytes()[0])].push((w.clone(), i))
                         }
-                        Word::Prefix(p) => by_prefix.push((p.clone(), i)),
+                        Word::Prefix(p) => {
+                            by_prefix[usize::from(p.as_bytes()[0])].push((p.clone(), i))
+                        }
                     }
                 }
             }
@@ -424,8 +426,11 @@ impl Lexicon {
                 .first()
                 .map_or(&[][..], |&b| &self.by_first[usize::from(b)][..]);
             let exact = bucket.iter().filter(|(w, _)| w == token).map(|(_, i)| *i);
-            let prefixed = self
-                .by_prefix
+            let prefixes = token
+                .as_bytes()
+                .first()
+                .map_or(&[][..], |&b| &self.by_prefix[usize::from(b)][..]);
+            let prefixed = prefixes
                 .iter()
                 .filter(|(p, _)| token.starts_with(p.as_str()))
                 .map(|(_, i)| *i);
