@@ -73,12 +73,13 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// A runtime over an open store.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, outbox: OutboxConfig) -> Self {
-        let engine = Engine::new(store.clone(), clock.clone());
+        let wake = Arc::new(Notify::new());
+        let engine = Engine::new(store.clone(), clock.clone()).with_wake(wake.clone());
         Self {
             store,
             clock,
             engine,
-            wake: Arc::new(Notify::new()),
+            wake,
             outbox,
             sinks: Vec::new(),
         }

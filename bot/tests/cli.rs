@@ -471,3 +471,39 @@ fn test_console_resources_show_the_groups_region() {
         "{stdout}"
     );
 }
+
+#[test]
+fn test_console_crisis_message_reaches_member_and_moderators_privately() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let out = run(
+        &["run", "--config", config.to_str().unwrap()],
+        "what a lovely day\nI want to kill myself\ni'm going to do it tonight, i have everything i need\n",
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        !stdout.contains("ipt-bot in demo"),
+        "nothing is said in the group: {stdout}"
+    );
+    assert!(
+        stdout.contains("[private message to you]\nI noticed your message"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("988 Suicide & Crisis Lifeline"), "{stdout}");
+    assert!(
+        stdout.contains("[to the moderators' channel \"moderators\"]\nCrisis alert #1 (urgent)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Crisis alert #1 raised to imminent"),
+        "a repeat updates the same alert: {stdout}"
+    );
+    assert!(stdout.contains("Your safety comes first"), "{stdout}");
+    assert!(!stdout.contains("Crisis alert #2"), "{stdout}");
+    assert!(
+        !stdout.contains("kill myself"),
+        "moderators get no excerpt by default: {stdout}"
+    );
+}

@@ -23,8 +23,10 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::content::{self, Library, Lookup};
-use crate::crisis::resources::Resources;
+use crate::crisis::{self, resources::Resources};
 use crate::ids::{GroupRef, MemberRef};
+use crate::model::{Alert, AlertLevel, Group, Member, NewAlert};
+use crate::outbox::{DeliveryKind, NewDelivery, Payload, Target};
 use crate::schedule::parse_zone;
 use crate::store::Store;
 
@@ -115,12 +117,24 @@ const NOT_YET: &[&str] = &[
 pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Notified after anything is enqueued, so workers deliver at once.
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Engine {
     /// An engine over `store`, telling time by `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            wake: None,
+        }
+    }
+
+    /// Wakes `wake` whenever the engine enqueues deliveries.
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
+        self
     }
 
     /// The store, for adapters that need to look things up (e.g. groups).
@@ -141,9 +155,12 @@ impl Engine {
                 self.command(group.as_ref(), &sender, &name, &args, &prefix)
                     .await
             }
-            // Ordinary messages need nothing yet; the crisis pipeline will
-            // assess them here. No database write for ordinary chat.
-            Event::Message { .. } => Ok(Vec::new()),
+            Event::Message {
+                group,
+                sender,
+                text,
+                link,
+            } => self.message(&group, &sender, &text, link).await,
         }
     }
 
@@ -187,6 +204,90 @@ impl Engine {
             ),
         };
         Ok(vec![Reply::private(text)])
+    }
+
+    /// The crisis pipeline for one group message. Ordinary messages cause
+    /// no database access at all. At concern or above: the member gets
+    /// private support and the moderators an alert, written with the alert
+    /// in one transaction and delivered through the outbox; nothing is ever
+    /// said in the group. A further message from the same member within
+    /// [`REPEAT_WINDOW_MINUTES`] updates the open alert instead.
+    async fn message(
+        &self,
+        group_ref: &GroupRef,
+        sender: &Sender,
+        text: &str,
+        link: Option<String>,
+    ) -> crate::Result<Vec<Reply>> {
+        let assessment = crisis::assess(text);
+        let Some(level) = assessment.level.alert_level() else {
+            return Ok(Vec::new());
+        };
+        let now = self.clock.now();
+        let Some(group) = self.store.group(group_ref.platform, &group_ref.id).await? else {
+            tracing::warn!(group = %group_ref.id, %level, "crisis message in a group that is not set up: resources only");
+            return Ok(vec![Reply::private(support_text(level, None, false))]);
+        };
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
+        // "Quiet": concern-level messages get resources without alerting.
+        if member.consent.quiet && level == AlertLevel::Concern {
+            return Ok(vec![Reply::private(support_text(
+                level,
+                Some(&group.region),
+                false,
+            ))]);
+        }
+        let told = group.moderator_channel.is_some();
+        if group.moderator_channel.is_none() {
+            tracing::warn!(group = %group.external_id, "no moderator channel: alert stored, moderators not messaged");
+        }
+        let since = now - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES);
+        if let Some(open) = self.store.recent_alert(group.id, member.id, since).await? {
+            let raised = level > open.level;
+            let build = |alert: &Alert| {
+                if !raised {
+                    return Vec::new();
+                }
+                let mut out = vec![member_delivery(alert, &group, &member, told, "raised")];
+                out.extend(moderator_delivery(
+                    alert,
+                    &group,
+                    &member,
+                    &assessment_note(&group, text),
+                    "raised",
+                ));
+                out
+            };
+            self.store.update_alert(open.id, level, &build, now).await?;
+        } else {
+            let alert = NewAlert {
+                group_id: group.id,
+                member_id: member.id,
+                level,
+                message_link: link,
+                excerpt: group
+                    .settings
+                    .alert_excerpts
+                    .then(|| text.chars().take(300).collect()),
+                escalate_at: Some(
+                    now + chrono::Duration::seconds(group.settings.escalate_after_secs),
+                ),
+            };
+            let note = assessment_note(&group, text);
+            let build = |alert: &Alert| {
+                let mut out = vec![member_delivery(alert, &group, &member, told, "opened")];
+                out.extend(moderator_delivery(alert, &group, &member, &note, "opened"));
+                out
+            };
+            self.store.open_alert(&alert, &build, now).await?;
+        }
+        if let Some(wake) = &self.wake {
+            wake.notify_waiters();
+        }
+        Ok(Vec::new())
     }
 
     /// Crisis lines for the group's region (or a directory for everywhere).
@@ -396,6 +497,126 @@ pub fn search(query: &str, p: &str) -> String {
         ));
     }
     out
+}
+
+/// Minutes in which further messages from a member update their open
+/// alert instead of opening a new one.
+pub const REPEAT_WINDOW_MINUTES: i64 = 30;
+
+/// The command prefix moderators type on a platform, for alert texts.
+fn moderator_prefix(platform: crate::ids::Platform) -> &'static str {
+    match platform {
+        crate::ids::Platform::Matrix => "!ipt ",
+        crate::ids::Platform::Console | crate::ids::Platform::Discord => "/",
+    }
+}
+
+/// What moderators are told of the message itself: an excerpt only where
+/// the group chose excerpts; otherwise nothing here (the link goes with
+/// the alert).
+fn assessment_note(group: &Group, text: &str) -> String {
+    if group.settings.alert_excerpts {
+        let excerpt: String = text.chars().take(300).collect();
+        format!("Excerpt: \"{}\"", excerpt.replace('@', "@\u{200B}"))
+    } else {
+        String::new()
+    }
+}
+
+/// The member's private message: warm, direct, honest about what happens.
+pub fn support_text(level: AlertLevel, region: Option<&str>, moderators_told: bool) -> String {
+    let resources = Resources::embedded();
+    let emergency = resources.emergency(region);
+    let mut out = String::new();
+    if level == AlertLevel::Imminent {
+        out.push_str(&format!(
+            "Your safety comes first: if you are in danger or might act on these thoughts, \
+             please call {emergency} now.\n\n"
+        ));
+    }
+    out.push_str(
+        "I noticed your message, and I'm glad you said something. It sounds like things \
+         are really hard right now, and you deserve support.",
+    );
+    if moderators_told {
+        out.push_str(
+            " I've let the group's moderators know, so a person can check in with you. They \
+             are peers, not a crisis team.",
+        );
+    }
+    if level != AlertLevel::Imminent {
+        out.push_str(&format!(
+            "\n\nIf you might act on thoughts of suicide or self-harm, please call {emergency} now."
+        ));
+    }
+    out.push_str("\n\n");
+    out.push_str(&resources.lines(region));
+    out.push_str("\n\nI'm a bot, not a therapist or an emergency service.");
+    out
+}
+
+fn member_delivery(
+    alert: &Alert,
+    group: &Group,
+    member: &Member,
+    told: bool,
+    step: &str,
+) -> NewDelivery {
+    NewDelivery {
+        kind: DeliveryKind::CrisisSupport,
+        target: Target::member(member.platform, member.external_id.clone()),
+        payload: Payload {
+            text: support_text(alert.level, Some(&group.region), told),
+            alert: Some(alert.id),
+            mention_moderators: false,
+        },
+        idempotency_key: format!("alert-{}-{step}-{}-member", alert.id, alert.level),
+        not_before: None,
+    }
+}
+
+fn moderator_delivery(
+    alert: &Alert,
+    group: &Group,
+    member: &Member,
+    note: &str,
+    step: &str,
+) -> Option<NewDelivery> {
+    let channel = group.moderator_channel.as_ref()?;
+    let p = moderator_prefix(group.platform);
+    let headline = if step == "raised" {
+        format!("Crisis alert #{} raised to {}", alert.id, alert.level)
+    } else {
+        format!("Crisis alert #{} ({})", alert.id, alert.level)
+    };
+    let whose = member.display_name.replace('@', "@\u{200B}");
+    let mut text = format!(
+        "{headline}: a message from {whose} in {}.",
+        group.external_id
+    );
+    match &alert.message_link {
+        Some(link) => text.push_str(&format!(" Message: {link}")),
+        None => text.push_str(" (This platform gives no link to the message.)"),
+    }
+    if !note.is_empty() {
+        text.push_str(&format!("\n{note}"));
+    }
+    text.push_str(&format!(
+        "\nThey have been sent crisis resources privately. Claim it with {p}alert claim {} and \
+         resolve it with {p}alert resolve {} <note>.",
+        alert.id, alert.id
+    ));
+    Some(NewDelivery {
+        kind: DeliveryKind::CrisisAlert,
+        target: Target::channel(group.platform, channel.clone()),
+        payload: Payload {
+            text,
+            alert: Some(alert.id),
+            mention_moderators: false,
+        },
+        idempotency_key: format!("alert-{}-{step}-{}-moderators", alert.id, alert.level),
+        not_before: None,
+    })
 }
 
 /// The help text, with the platform's command prefix.

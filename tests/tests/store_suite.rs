@@ -37,6 +37,7 @@ ipt_tests::store_suite!(
     test_release_makes_a_claim_due_again_without_counting_it,
     test_mark_delivered_settles_claims_from_several_leases_at_once,
     test_daily_card_never_repeats_within_30_days_and_is_stable_per_day,
+    test_repeated_messages_update_the_open_alert_and_raise_its_level,
     test_concurrent_claimers_never_share_a_row,
     test_delivery_kinds_round_trip,
     test_member_delete_removes_everything_about_them,
@@ -340,7 +341,11 @@ async fn test_alert_opens_with_audit_and_deliveries_in_one_transaction(store: Ar
         let alert = store
             .open_alert(
                 &alert_for(g, m.id, *level),
-                &crisis_deliveries(level.as_str()),
+                &|a| {
+                    let mut d = crisis_deliveries(level.as_str());
+                    d[0].payload.alert = Some(a.id);
+                    d
+                },
                 t(0),
             )
             .await
@@ -368,7 +373,11 @@ async fn test_alert_is_not_created_when_its_delivery_cannot_be_stored(store: Arc
     let mut deliveries = crisis_deliveries("x");
     deliveries[1].idempotency_key = String::new(); // refused by the schema
     let result = store
-        .open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &deliveries, t(0))
+        .open_alert(
+            &alert_for(g, m.id, AlertLevel::Urgent),
+            &move |_| deliveries.clone(),
+            t(0),
+        )
         .await;
     assert!(result.is_err());
     assert!(
@@ -385,7 +394,7 @@ async fn test_alert_claim_and_resolve_are_guarded_and_audited(store: Arc<dyn Sto
     let g = group(&store).await;
     let m = member(&store, "@m:example.org").await;
     let a = store
-        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &[], t(0))
+        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &|_| vec![], t(0))
         .await
         .unwrap();
     let AlertTransition::Done(claimed) = store
@@ -460,7 +469,7 @@ async fn test_alert_claim_and_resolve_are_guarded_and_audited(store: Arc<dyn Sto
     );
     // An open alert can be resolved directly.
     let b = store
-        .open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &[], t(30))
+        .open_alert(&alert_for(g, m.id, AlertLevel::Urgent), &|_| vec![], t(30))
         .await
         .unwrap();
     assert!(matches!(
@@ -801,7 +810,7 @@ async fn test_member_delete_removes_everything_about_them(store: Arc<dyn Store>)
             .unwrap();
     }
     store
-        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &[], t(0))
+        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &|_| vec![], t(0))
         .await
         .unwrap();
     let export = store.member_data(m.id).await.unwrap().unwrap();
@@ -893,4 +902,80 @@ async fn test_daily_card_never_repeats_within_30_days_and_is_stable_per_day(stor
     let history = store.daily_cards_since(g, start).await.unwrap();
     assert_eq!(history.len(), 61);
     assert!(history.windows(2).all(|w| w[0].0 < w[1].0), "oldest first");
+}
+
+async fn test_repeated_messages_update_the_open_alert_and_raise_its_level(store: Arc<dyn Store>) {
+    let g = group(&store).await;
+    let m = member(&store, "@m:example.org").await;
+    let first = store
+        .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &|_| vec![], t(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .recent_alert(g, m.id, t(-1))
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(first.id)
+    );
+    assert!(
+        store.recent_alert(g, m.id, t(1)).await.unwrap().is_none(),
+        "opened before the window"
+    );
+    let raised = store
+        .update_alert(
+            first.id,
+            AlertLevel::Urgent,
+            &|a| crisis_deliveries(&format!("raise-{}", a.id)),
+            t(60_000),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raised.level, AlertLevel::Urgent);
+    let same = store
+        .update_alert(first.id, AlertLevel::Concern, &|_| vec![], t(120_000))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        same.level,
+        AlertLevel::Urgent,
+        "a lower level never lowers an alert"
+    );
+    let details: Vec<_> = store
+        .alert_events(first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.detail)
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "concern",
+            "raised from concern to urgent",
+            "another message at concern"
+        ]
+    );
+    assert!(
+        store
+            .delivery(&format!("alert-raise-{}", first.id))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store.alerts(g, false).await.unwrap().len(),
+        1,
+        "one alert, not three"
+    );
+    assert!(
+        store
+            .update_alert(AlertId(987_654), AlertLevel::Urgent, &|_| vec![], t(0))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

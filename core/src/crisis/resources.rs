@@ -85,34 +85,47 @@ impl Resources {
     /// The message listing what to do and whom to reach, for a region code
     /// (or none known). Plain text; warm, direct, no promise of secrecy.
     pub fn message(&self, region: Option<&str>) -> String {
+        format!(
+            "If you might act on thoughts of suicide or self-harm, or you are in danger now, \
+             please call {} now.\n\n{}",
+            self.emergency(region),
+            self.lines(region)
+        )
+    }
+
+    /// The emergency number for a region, or a phrase for it.
+    pub fn emergency(&self, region: Option<&str>) -> &str {
+        region
+            .and_then(|c| self.region(c))
+            .map_or(&self.fallback.emergency, |r| &r.emergency)
+    }
+
+    /// The helplines for a region (or the directories), ending with a line
+    /// that reaching out is a good step.
+    pub fn lines(&self, region: Option<&str>) -> String {
         let mut out = String::new();
+        let directories: Vec<&str> = self
+            .fallback
+            .directories
+            .iter()
+            .filter_map(|d| d.web.as_deref())
+            .collect();
         match region.and_then(|code| self.region(code)) {
             Some(r) => {
                 out.push_str(&format!(
-                    "If you might act on thoughts of suicide or self-harm, or you are in danger \
-                     now, please call {} now.\n\nYou can talk to someone any time in {}:\n",
-                    r.emergency, r.name
+                    "You can talk to someone any time in {}:\n",
+                    r.name
                 ));
                 for line in &r.lines {
                     out.push_str(&format!("- {}\n", describe(line)));
                 }
                 out.push_str(&format!(
-                    "\nIn another country? {} list lines everywhere.\n",
-                    self.fallback
-                        .directories
-                        .iter()
-                        .map(describe)
-                        .collect::<Vec<_>>()
-                        .join(" and ")
+                    "\nIn another country? {} list crisis lines everywhere.\n",
+                    directories.join(" and ")
                 ));
             }
             None => {
-                out.push_str(&format!(
-                    "If you might act on thoughts of suicide or self-harm, or you are in danger \
-                     now, please call {} now.\n\nTo find a free, confidential crisis line where \
-                     you are:\n",
-                    self.fallback.emergency
-                ));
+                out.push_str("To find a free, confidential crisis line where you are:\n");
                 for line in &self.fallback.directories {
                     out.push_str(&format!("- {}\n", describe(line)));
                 }

@@ -39,6 +39,9 @@ use crate::outbox::{
 };
 use crate::{Error, Result};
 
+/// Builds the deliveries for an alert once its id is known.
+pub type DeliveriesFor<'a> = &'a (dyn Fn(&Alert) -> Vec<NewDelivery> + Send + Sync);
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -162,14 +165,33 @@ pub trait Store: Send + Sync + Debug {
 
     // ---- alerts ----
 
-    /// Opens an alert, writes its audit entry and enqueues its deliveries, in
-    /// one transaction.
+    /// Opens an alert, writes its audit entry and enqueues the deliveries
+    /// `deliveries` builds for it (it knows the new alert's id), in one
+    /// transaction.
     async fn open_alert(
         &self,
         alert: &NewAlert,
-        deliveries: &[NewDelivery],
+        deliveries: DeliveriesFor<'_>,
         now: Timestamp,
     ) -> Result<Alert>;
+    /// The member's newest unresolved alert in a group opened since `since`.
+    async fn recent_alert(
+        &self,
+        group: GroupId,
+        member: MemberId,
+        since: Timestamp,
+    ) -> Result<Option<Alert>>;
+    /// Records another message on an open alert: raises its level if
+    /// `level` is higher, writes an "updated" audit entry and enqueues the
+    /// deliveries `deliveries` builds, in one transaction. `None` if there
+    /// is no such alert.
+    async fn update_alert(
+        &self,
+        id: AlertId,
+        level: AlertLevel,
+        deliveries: DeliveriesFor<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Alert>>;
     /// One alert.
     async fn alert(&self, id: AlertId) -> Result<Option<Alert>>;
     /// A group's alerts, newest first; only open and claimed ones if asked.
@@ -1012,7 +1034,7 @@ macro_rules! shared_store_impl {
             async fn open_alert(
                 &self,
                 alert: &$crate::model::NewAlert,
-                deliveries: &[$crate::outbox::NewDelivery],
+                deliveries: $crate::store::DeliveriesFor<'_>,
                 now: $crate::clock::Timestamp,
             ) -> $crate::Result<$crate::model::Alert> {
                 let mut tx = self.pool.begin().await?;
@@ -1041,9 +1063,71 @@ macro_rules! shared_store_impl {
                     Some(alert.level.as_str()),
                 )
                 .await?;
-                Self::insert_deliveries(&mut tx, deliveries, now).await?;
+                Self::insert_deliveries(&mut tx, &deliveries(&alert), now).await?;
                 tx.commit().await?;
                 Ok(alert)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn recent_alert(
+                &self,
+                group: $crate::ids::GroupId,
+                member: $crate::ids::MemberId,
+                since: $crate::clock::Timestamp,
+            ) -> $crate::Result<Option<$crate::model::Alert>> {
+                let row = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
+                    "SELECT ",
+                    $crate::store::alert_columns!(),
+                    " FROM alerts WHERE group_id = $1 AND member_id = $2 AND created_at >= $3 \
+                     AND status <> 'resolved' ORDER BY id DESC LIMIT 1"
+                ))
+                .bind(group.0)
+                .bind(member.0)
+                .bind($crate::store::millis(since))
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            #[tracing::instrument(skip(self, deliveries))]
+            async fn update_alert(
+                &self,
+                id: $crate::ids::AlertId,
+                level: $crate::model::AlertLevel,
+                deliveries: $crate::store::DeliveriesFor<'_>,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<Option<$crate::model::Alert>> {
+                let mut tx = self.pool.begin().await?;
+                let Some(before) = Self::fetch_alert(&mut tx, id).await? else {
+                    return Ok(None);
+                };
+                let new_level = before.level.max(level);
+                sqlx::query("UPDATE alerts SET level = $2, updated_at = $3 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(new_level)
+                    .bind($crate::store::millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                let detail = if new_level > before.level {
+                    format!("raised from {} to {}", before.level, new_level)
+                } else {
+                    format!("another message at {level}")
+                };
+                Self::insert_alert_event(
+                    &mut tx,
+                    id,
+                    now,
+                    None,
+                    $crate::model::AlertAction::Updated,
+                    Some(&detail),
+                )
+                .await?;
+                let Some(after) = Self::fetch_alert(&mut tx, id).await? else {
+                    return Ok(None);
+                };
+                Self::insert_deliveries(&mut tx, &deliveries(&after), now).await?;
+                tx.commit().await?;
+                Ok(Some(after))
             }
 
             #[tracing::instrument(skip(self))]

@@ -1,0 +1,254 @@
+//! The crisis pipeline in the engine: what is written, to whom, and what is
+//! never written.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use ipt_core::clock::{Clock, ManualClock};
+use ipt_core::engine::{Engine, Event, Sender, Visibility};
+use ipt_core::ids::{GroupRef, MemberRef, Platform};
+use ipt_core::model::{AlertLevel, Consent, GroupSettings, NewGroup};
+use ipt_core::outbox::{Lane, TargetKind};
+use ipt_core::store::Store;
+
+async fn setup(
+    moderators: Option<&str>,
+) -> (
+    Arc<dyn Store>,
+    Engine,
+    Arc<ManualClock>,
+    ipt_tests::tempdir::TempDir,
+) {
+    let (store, dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    store
+        .upsert_group(
+            &NewGroup {
+                platform: Platform::Matrix,
+                external_id: "!g:example.org".into(),
+                moderator_channel: moderators.map(str::to_owned),
+                region: "GB".into(),
+                timezone: "Europe/London".into(),
+                checkin_cron: None,
+                settings: GroupSettings::default(),
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let engine = Engine::new(store.clone(), clock.clone());
+    (store, engine, clock, dir)
+}
+
+fn message(group: &str, text: &str) -> Event {
+    Event::Message {
+        group: GroupRef::new(Platform::Matrix, group),
+        sender: Sender {
+            member: MemberRef::new(Platform::Matrix, "@m:example.org"),
+            display_name: "M".into(),
+        },
+        text: text.into(),
+        link: Some("https://matrix.to/#/!g:example.org/$e".into()),
+    }
+}
+
+#[tokio::test]
+async fn test_ordinary_messages_write_nothing() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    for text in [
+        "good morning all",
+        "this traffic is killing me",
+        "my phone died",
+    ] {
+        assert!(
+            engine
+                .handle(message("!g:example.org", text))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    assert!(
+        store
+            .member(&MemberRef::new(Platform::Matrix, "@m:example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn test_crisis_message_alerts_moderators_and_supports_member_privately() {
+    let (store, engine, clock, _dir) = setup(Some("!mods:example.org")).await;
+    let replies = engine
+        .handle(message("!g:example.org", "i want to end my life"))
+        .await
+        .unwrap();
+    assert!(
+        replies.iter().all(|r| r.visibility == Visibility::Private),
+        "nothing public"
+    );
+    let group = store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let alerts = store.alerts(group.id, true).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].level, AlertLevel::Urgent);
+    assert_eq!(
+        alerts[0].excerpt, None,
+        "no excerpt unless the group chose excerpts"
+    );
+    assert_eq!(
+        alerts[0].escalate_at,
+        Some(clock.now() + chrono::Duration::minutes(10))
+    );
+    let claims = store
+        .claim_deliveries(
+            Platform::Matrix,
+            Lane::Critical,
+            clock.now(),
+            10,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 2);
+    let to_member = claims
+        .iter()
+        .find(|c| c.delivery.target.kind == TargetKind::Member)
+        .unwrap();
+    assert_eq!(to_member.delivery.target.id, "@m:example.org");
+    assert!(
+        to_member
+            .delivery
+            .payload
+            .text
+            .contains("Samaritans: call 116 123"),
+        "GB lines"
+    );
+    assert!(
+        to_member
+            .delivery
+            .payload
+            .text
+            .contains("I've let the group's moderators know")
+    );
+    let to_mods = claims
+        .iter()
+        .find(|c| c.delivery.target.kind == TargetKind::Channel)
+        .unwrap();
+    assert_eq!(to_mods.delivery.target.id, "!mods:example.org");
+    assert!(
+        to_mods
+            .delivery
+            .payload
+            .text
+            .contains("https://matrix.to/#/!g:example.org/$e")
+    );
+    assert!(
+        !to_mods.delivery.payload.text.contains("end my life"),
+        "no excerpt"
+    );
+}
+
+#[tokio::test]
+async fn test_quiet_members_get_resources_without_alert_at_concern_only() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    engine
+        .handle(message("!g:example.org", "hello"))
+        .await
+        .unwrap();
+    let member = store
+        .upsert_member(
+            &MemberRef::new(Platform::Matrix, "@m:example.org"),
+            "M",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    store
+        .set_member_consent(
+            member.id,
+            Consent {
+                quiet: true,
+                ..Consent::default()
+            },
+        )
+        .await
+        .unwrap();
+    let replies = engine
+        .handle(message("!g:example.org", "i feel like such a burden"))
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].visibility, Visibility::Private);
+    assert!(!replies[0].text.contains("moderators know"));
+    let group = store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.alerts(group.id, false).await.unwrap().is_empty(),
+        "quiet: no alert at concern"
+    );
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.alerts(group.id, false).await.unwrap().len(),
+        1,
+        "urgent always alerts"
+    );
+}
+
+#[tokio::test]
+async fn test_without_a_moderator_channel_the_member_is_not_told_moderators_know() {
+    let (store, engine, clock, _dir) = setup(None).await;
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    let claims = store
+        .claim_deliveries(
+            Platform::Matrix,
+            Lane::Critical,
+            clock.now(),
+            10,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 1, "the member's support only");
+    assert!(
+        !claims[0].delivery.payload.text.contains("moderators know"),
+        "only say it when true"
+    );
+    let group = store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.alerts(group.id, true).await.unwrap().len(),
+        1,
+        "the alert is still recorded"
+    );
+}
+
+#[tokio::test]
+async fn test_unknown_group_gets_resources_and_writes_nothing() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    let replies = engine
+        .handle(message("!other:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].text.contains("findahelpline.com"));
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+}
