@@ -237,6 +237,7 @@ mod tests {
             Sender {
                 member: MemberRef::new(Platform::Console, "you"),
                 display_name: "you".into(),
+                moderator: true,
             },
             SharedOut::new(Box::new(buf.clone())),
         );

@@ -250,6 +250,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Sender {
                 member: MemberRef::new(Platform::Console, &c.member),
                 display_name: c.member.clone(),
+                // The console shows both sides: you are member and moderator.
+                moderator: true,
             },
             out,
         );

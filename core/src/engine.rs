@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::content::{self, Library, Lookup};
 use crate::crisis::{self, resources::Resources};
 use crate::ids::{GroupRef, MemberRef};
-use crate::model::{Alert, AlertLevel, Group, Member, NewAlert};
+use crate::model::{Alert, AlertLevel, AlertTransition, Group, Member, NewAlert};
 use crate::outbox::{DeliveryKind, NewDelivery, Payload, Target};
 use crate::schedule::parse_zone;
 use crate::store::Store;
@@ -37,6 +37,10 @@ pub struct Sender {
     pub member: MemberRef,
     /// Their display name as the platform shows it.
     pub display_name: String,
+    /// Whether the platform says this person moderates the group (Matrix:
+    /// power level of at least 50 or a member of the moderators' room;
+    /// Discord: the moderator role; the console user always).
+    pub moderator: bool,
 }
 
 /// Something that happened on a platform, in platform-neutral terms.
@@ -108,9 +112,7 @@ pub const MAX_PAUSE_DAYS: i64 = 90;
 pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
-const NOT_YET: &[&str] = &[
-    "checkin", "mood", "homework", "alerts", "alert", "setup", "stats",
-];
+const NOT_YET: &[&str] = &["checkin", "mood", "homework", "setup", "stats"];
 
 /// The platform-free bot.
 #[derive(Debug, Clone)]
@@ -194,6 +196,11 @@ impl Engine {
             "timezone" => self.timezone(sender, args, prefix).await?,
             "mydata" => self.mydata(sender, args, prefix).await?,
             "resources" => self.resources(group).await?,
+            "alerts" | "alert" if !sender.moderator => {
+                "Only the group's moderators can see and handle alerts.".to_owned()
+            }
+            "alerts" => self.list_alerts(group, args, prefix).await?,
+            "alert" => self.alert_command(group, sender, args, prefix).await?,
             n if NOT_YET.contains(&n) => format!(
                 "{prefix}{n} is part of ipt-bot but isn't switched on in this version yet. \
                  {prefix}help shows what works today."
@@ -288,6 +295,133 @@ impl Engine {
             wake.notify_waiters();
         }
         Ok(Vec::new())
+    }
+
+    /// `alerts [all]`: the group's unresolved alerts (or all), newest first,
+    /// and any messages that could not be delivered.
+    async fn list_alerts(
+        &self,
+        group: Option<&GroupRef>,
+        args: &str,
+        p: &str,
+    ) -> crate::Result<String> {
+        let Some(group) = self.group_of(group).await? else {
+            return Ok(format!("Use {p}alerts in the group you moderate."));
+        };
+        let all = args.trim().eq_ignore_ascii_case("all");
+        let alerts = self.store.alerts(group.id, !all).await?;
+        let now = self.clock.now();
+        let mut out = if alerts.is_empty() {
+            format!("No {}alerts in this group.", if all { "" } else { "open " })
+        } else {
+            let mut out = String::from("Alerts, newest first:");
+            for a in alerts.iter().take(20) {
+                let ago = (now - a.created_at).num_minutes();
+                let who = match &a.claimed_by {
+                    Some(m) => format!(", claimed by {}", m.replace('@', "@\u{200B}")),
+                    None => String::new(),
+                };
+                out.push_str(&format!(
+                    "\n#{} {} ({}{who}), {ago} min ago",
+                    a.id, a.level, a.status
+                ));
+                if let Some(link) = &a.message_link {
+                    out.push_str(&format!(" - {link}"));
+                }
+            }
+            out.push_str(&format!(
+                "\nClaim with {p}alert claim <id>; resolve with {p}alert resolve <id> <note>."
+            ));
+            out
+        };
+        let stuck = self.store.undeliverable(10).await?;
+        if !stuck.is_empty() {
+            out.push_str(&format!(
+                "\n\n{} message(s) could not be delivered yet:",
+                stuck.len()
+            ));
+            for d in &stuck {
+                out.push_str(&format!(
+                    "\n- {} to {} ({}, {} attempts): {}",
+                    d.kind,
+                    d.target.id,
+                    d.state,
+                    d.attempts,
+                    d.last_error.as_deref().unwrap_or("no error recorded")
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `alert claim <id>` and `alert resolve <id> <note>`.
+    async fn alert_command(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        args: &str,
+        p: &str,
+    ) -> crate::Result<String> {
+        let usage = format!("Use {p}alert claim <id>, or {p}alert resolve <id> <note>.");
+        let mut parts = args.splitn(3, char::is_whitespace);
+        let action = parts.next().unwrap_or("").to_ascii_lowercase();
+        let Some(id) = parts
+            .next()
+            .and_then(|n| n.trim_start_matches('#').parse::<i64>().ok())
+        else {
+            return Ok(usage);
+        };
+        let note = parts.next().unwrap_or("").trim();
+        let Some(group) = self.group_of(group).await? else {
+            return Ok(format!("Use {p}alert in the group you moderate."));
+        };
+        let id = crate::ids::AlertId(id);
+        // Only this group's alerts can be handled from here.
+        if self
+            .store
+            .alert(id)
+            .await?
+            .is_none_or(|a| a.group_id != group.id)
+        {
+            return Ok(format!(
+                "There is no alert #{id} in this group. {p}alerts lists them."
+            ));
+        }
+        let who = sender.member.id.as_str();
+        let now = self.clock.now();
+        let transition = match action.as_str() {
+            "claim" => self.store.claim_alert(id, who, now).await?,
+            "resolve" if note.is_empty() => {
+                return Ok(format!(
+                    "Please add a short note, e.g. {p}alert resolve {id} talked in DM, has support."
+                ));
+            }
+            "resolve" => self.store.resolve_alert(id, who, note, now).await?,
+            _ => return Ok(usage),
+        };
+        Ok(match (action.as_str(), transition) {
+            ("claim", AlertTransition::Done(_)) => format!(
+                "You claimed alert #{id}; it will not be escalated. When you're done: {p}alert resolve {id} <note>."
+            ),
+            ("resolve", AlertTransition::Done(_)) => {
+                format!("Alert #{id} is resolved. Thank you for looking after them.")
+            }
+            (_, AlertTransition::NotAllowed(a)) => match a.status {
+                crate::model::AlertStatus::Claimed => format!(
+                    "Alert #{id} is already claimed by {}.",
+                    a.claimed_by.unwrap_or_default().replace('@', "@\u{200B}")
+                ),
+                _ => format!("Alert #{id} is already resolved."),
+            },
+            _ => format!("There is no alert #{id}."),
+        })
+    }
+
+    async fn group_of(&self, group: Option<&GroupRef>) -> crate::Result<Option<Group>> {
+        match group {
+            Some(g) => self.store.group(g.platform, &g.id).await,
+            None => Ok(None),
+        }
     }
 
     /// Crisis lines for the group's region (or a directory for everywhere).

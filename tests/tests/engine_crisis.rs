@@ -47,6 +47,7 @@ fn message(group: &str, text: &str) -> Event {
         sender: Sender {
             member: MemberRef::new(Platform::Matrix, "@m:example.org"),
             display_name: "M".into(),
+            moderator: false,
         },
         text: text.into(),
         link: Some("https://matrix.to/#/!g:example.org/$e".into()),
@@ -251,4 +252,87 @@ async fn test_unknown_group_gets_resources_and_writes_nothing() {
     assert_eq!(replies.len(), 1);
     assert!(replies[0].text.contains("findahelpline.com"));
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+}
+
+fn command(name: &str, args: &str, moderator: bool) -> Event {
+    Event::Command {
+        group: Some(GroupRef::new(Platform::Matrix, "!g:example.org")),
+        sender: Sender {
+            member: MemberRef::new(
+                Platform::Matrix,
+                if moderator {
+                    "@mod:example.org"
+                } else {
+                    "@m:example.org"
+                },
+            ),
+            display_name: "someone".into(),
+            moderator,
+        },
+        name: name.into(),
+        args: args.into(),
+        prefix: "!ipt ".into(),
+    }
+}
+
+async fn reply(engine: &Engine, event: Event) -> String {
+    let replies = engine.handle(event).await.unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].visibility, Visibility::Private);
+    replies[0].text.clone()
+}
+
+#[tokio::test]
+async fn test_moderators_list_claim_and_resolve_alerts_and_members_cannot() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    let refused = reply(&engine, command("alerts", "", false)).await;
+    assert!(refused.contains("Only the group's moderators"), "{refused}");
+    let refused = reply(&engine, command("alert", "claim 1", false)).await;
+    assert!(refused.contains("Only the group's moderators"), "{refused}");
+
+    let list = reply(&engine, command("alerts", "", true)).await;
+    assert!(list.contains("#1 urgent (open)"), "{list}");
+    assert!(list.contains("!ipt alert claim <id>"), "{list}");
+    let claimed = reply(&engine, command("alert", "claim 1", true)).await;
+    assert!(claimed.contains("You claimed alert #1"), "{claimed}");
+    let again = reply(&engine, command("alert", "claim #1", true)).await;
+    assert!(
+        again.contains("already claimed by @\u{200B}mod:example.org"),
+        "{again}"
+    );
+    let no_note = reply(&engine, command("alert", "resolve 1", true)).await;
+    assert!(no_note.contains("add a short note"), "{no_note}");
+    let resolved = reply(
+        &engine,
+        command("alert", "resolve 1 talked in DM, has support", true),
+    )
+    .await;
+    assert!(resolved.contains("resolved"), "{resolved}");
+    let none_open = reply(&engine, command("alerts", "", true)).await;
+    assert!(none_open.contains("No open alerts"), "{none_open}");
+    let all = reply(&engine, command("alerts", "all", true)).await;
+    assert!(all.contains("#1 urgent (resolved, claimed by"), "{all}");
+    let missing = reply(&engine, command("alert", "claim 99", true)).await;
+    assert!(missing.contains("no alert #99"), "{missing}");
+    let a = store
+        .alert(ipt_core::ids::AlertId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        a.resolution_note.as_deref(),
+        Some("talked in DM, has support")
+    );
+    let trail: Vec<_> = store
+        .alert_events(a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(trail, ["opened", "claimed", "resolved"]);
 }
