@@ -135,6 +135,12 @@ impl Runtime {
                 tasks.push(tokio::spawn(worker.run(shutdown.clone())));
             }
         }
+        tasks.push(tokio::spawn(escalation_loop(
+            self.store.clone(),
+            self.clock.clone(),
+            self.wake.clone(),
+            shutdown.clone(),
+        )));
         Running { shutdown, tasks }
     }
 
@@ -147,6 +153,30 @@ impl Runtime {
             }
         }
         Ok(())
+    }
+}
+
+/// How often unclaimed alerts are checked for escalation.
+const ESCALATION_CHECK: Duration = Duration::from_secs(15);
+
+/// Job "escalations": every 15 seconds (and at start), re-sends alerts that
+/// nobody claimed in time. A failing run is logged and the loop goes on.
+async fn escalation_loop(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match ipt_core::alerts::run_escalations(store.as_ref(), clock.now()).await {
+            Ok(0) => {}
+            Ok(_) => wake.notify_waiters(),
+            Err(error) => tracing::error!(job = "escalations", %error, "job failed; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(ESCALATION_CHECK) => {}
+        }
     }
 }
 

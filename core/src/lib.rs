@@ -10,6 +10,7 @@
 //! with at-least-once semantics and a platform-side idempotency key, which
 //! together give exactly-once delivery as members and moderators see it.
 
+pub mod alerts;
 pub mod clock;
 pub mod content;
 pub mod crisis;

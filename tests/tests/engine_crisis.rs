@@ -336,3 +336,67 @@ async fn test_moderators_list_claim_and_resolve_alerts_and_members_cannot() {
         .collect();
     assert_eq!(trail, ["opened", "claimed", "resolved"]);
 }
+
+#[tokio::test]
+async fn test_escalation_fires_on_time_slows_down_and_stops_when_claimed() {
+    use ipt_core::alerts::run_escalations;
+    let (store, engine, clock, _dir) = setup(Some("!mods:example.org")).await;
+    let start = clock.now();
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    let at = |mins: i64, secs: i64| {
+        start + chrono::Duration::minutes(mins) + chrono::Duration::seconds(secs)
+    };
+    assert_eq!(
+        run_escalations(store.as_ref(), at(9, 59)).await.unwrap(),
+        0,
+        "not before 10 minutes"
+    );
+    assert_eq!(run_escalations(store.as_ref(), at(10, 0)).await.unwrap(), 1);
+    assert_eq!(
+        run_escalations(store.as_ref(), at(10, 1)).await.unwrap(),
+        0,
+        "once per step"
+    );
+    let first = store
+        .delivery("alert-1-escalation-1")
+        .await
+        .unwrap()
+        .expect("escalation delivery");
+    assert!(first.payload.mention_moderators);
+    assert!(
+        first.payload.text.contains("Still unclaimed after 10 min"),
+        "{}",
+        first.payload.text
+    );
+    assert_eq!(first.target.id, "!mods:example.org");
+    // The next one waits twice as long: 20 minutes after the first.
+    assert_eq!(
+        run_escalations(store.as_ref(), at(29, 59)).await.unwrap(),
+        0
+    );
+    assert_eq!(run_escalations(store.as_ref(), at(30, 0)).await.unwrap(), 1);
+    assert!(
+        store
+            .delivery("alert-1-escalation-2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    reply(&engine, command("alert", "claim 1", true)).await;
+    assert_eq!(
+        run_escalations(store.as_ref(), at(600, 0)).await.unwrap(),
+        0,
+        "a claimed alert never escalates"
+    );
+    let trail: Vec<_> = store
+        .alert_events(ipt_core::ids::AlertId(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(trail, ["opened", "escalated", "escalated", "claimed"]);
+}

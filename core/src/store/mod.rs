@@ -208,6 +208,21 @@ pub trait Store: Send + Sync + Debug {
     ) -> Result<AlertTransition>;
     /// An alert's audit trail, oldest first.
     async fn alert_events(&self, id: AlertId) -> Result<Vec<AlertEvent>>;
+    /// Open (unclaimed) alerts whose escalation time has come, oldest first.
+    async fn due_escalations(&self, now: Timestamp, limit: i64) -> Result<Vec<Alert>>;
+    /// Escalates an open alert once: counts it, sets the next escalation
+    /// time, writes an "escalated" audit entry and enqueues the deliveries
+    /// `deliveries` builds, in one transaction. Guarded by the escalation
+    /// count the caller saw, so two processes never escalate the same step
+    /// twice; `None` if the alert moved on (claimed, resolved, or already
+    /// escalated).
+    async fn escalate_alert(
+        &self,
+        alert: &Alert,
+        next_at: Timestamp,
+        deliveries: DeliveriesFor<'_>,
+        now: Timestamp,
+    ) -> Result<Option<Alert>>;
 
     // ---- daily cards ----
 
@@ -1260,6 +1275,66 @@ macro_rules! shared_store_impl {
                 .fetch_one(&self.pool)
                 .await?;
                 Ok(stored)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn due_escalations(
+                &self,
+                now: $crate::clock::Timestamp,
+                limit: i64,
+            ) -> $crate::Result<Vec<$crate::model::Alert>> {
+                let rows = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
+                    "SELECT ",
+                    $crate::store::alert_columns!(),
+                    " FROM alerts WHERE status = 'open' AND escalate_at <= $1 \
+                     ORDER BY escalate_at, id LIMIT $2"
+                ))
+                .bind($crate::store::millis(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            #[tracing::instrument(skip(self, alert, deliveries), fields(id = %alert.id))]
+            async fn escalate_alert(
+                &self,
+                alert: &$crate::model::Alert,
+                next_at: $crate::clock::Timestamp,
+                deliveries: $crate::store::DeliveriesFor<'_>,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<Option<$crate::model::Alert>> {
+                let mut tx = self.pool.begin().await?;
+                let changed = sqlx::query(
+                    "UPDATE alerts SET escalations = escalations + 1, escalate_at = $3, \
+                     updated_at = $4 WHERE id = $1 AND status = 'open' AND escalations = $2",
+                )
+                .bind(alert.id.0)
+                .bind(alert.escalations)
+                .bind($crate::store::millis(next_at))
+                .bind($crate::store::millis(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed != 1 {
+                    return Ok(None);
+                }
+                let Some(after) = Self::fetch_alert(&mut tx, alert.id).await? else {
+                    return Ok(None);
+                };
+                let detail = format!("escalation {}", after.escalations);
+                Self::insert_alert_event(
+                    &mut tx,
+                    alert.id,
+                    now,
+                    None,
+                    $crate::model::AlertAction::Escalated,
+                    Some(&detail),
+                )
+                .await?;
+                Self::insert_deliveries(&mut tx, &deliveries(&after), now).await?;
+                tx.commit().await?;
+                Ok(Some(after))
             }
 
             #[tracing::instrument(skip(self, deliveries), fields(count = deliveries.len()))]
