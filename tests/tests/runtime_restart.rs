@@ -67,6 +67,7 @@ on_both_backends!(
     test_graceful_stop_mid_delivery_then_restart_delivers_each_once,
     test_crash_after_platform_accepted_resends_same_key_and_shows_once,
     test_two_runtimes_on_one_database_send_each_delivery_once,
+    test_alert_survives_a_restart_between_detection_and_delivery,
 );
 
 fn runtime(
@@ -274,4 +275,67 @@ async fn test_two_runtimes_on_one_database_send_each_delivery_once(db: &TestDb) 
     assert_eq!(store_a.pending_deliveries().await.unwrap(), 0);
     store_a.close().await;
     store_b.close().await;
+}
+
+/// A crisis message is assessed and the process dies before anything is
+/// sent: after a restart, the member's support and the moderators' alert
+/// each arrive exactly once.
+async fn test_alert_survives_a_restart_between_detection_and_delivery(db: &TestDb) {
+    use ipt_core::engine::{Event, Sender};
+    use ipt_core::ids::{GroupRef, MemberRef};
+    use ipt_core::model::{GroupSettings, NewGroup};
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let store = db.open().await;
+    store
+        .upsert_group(
+            &NewGroup {
+                platform: Platform::Matrix,
+                external_id: "!g:example.org".into(),
+                moderator_channel: Some("!mods:example.org".into()),
+                region: "US".into(),
+                timezone: "UTC".into(),
+                checkin_cron: None,
+                settings: GroupSettings::default(),
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let before_crash = runtime(
+        store.clone(),
+        clock.clone(),
+        Arc::new(RecordingPlatform::default()),
+    );
+    // Detection happens; the process dies before any worker runs.
+    before_crash
+        .engine()
+        .handle(Event::Message {
+            group: GroupRef::new(Platform::Matrix, "!g:example.org"),
+            sender: Sender {
+                member: MemberRef::new(Platform::Matrix, "@m:example.org"),
+                display_name: "M".into(),
+                moderator: false,
+            },
+            text: "i am going to kill myself tonight".into(),
+            link: None,
+        })
+        .await
+        .unwrap();
+    drop(before_crash);
+    store.close().await;
+
+    let store = db.open().await;
+    let platform = Arc::new(RecordingPlatform::default());
+    let after = runtime(store.clone(), clock.clone(), platform.clone());
+    let running = after.start();
+    assert!(eventually(Duration::from_secs(10), || platform.shown_count() == 2).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.stop().await;
+    let calls = platform.calls();
+    assert_eq!(calls.len(), 2, "each once: {calls:?}");
+    assert!(
+        calls.iter().any(|k| k.ends_with("-member"))
+            && calls.iter().any(|k| k.ends_with("-moderators"))
+    );
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
 }
