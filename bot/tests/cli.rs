@@ -507,3 +507,29 @@ fn test_console_crisis_message_reaches_member_and_moderators_privately() {
         "moderators get no excerpt by default: {stdout}"
     );
 }
+
+#[test]
+fn test_privacy_choices_can_be_set_and_shown() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let out = run(
+        &["run", "--config", config.to_str().unwrap()],
+        "/privacy choices\n/privacy quiet on\n/privacy checkins on\n/privacy choices\n/privacy loud on\n",
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("daily check-ins off, quiet off, check-in signals off"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Quiet is on"), "{stdout}");
+    assert!(
+        stdout.contains("daily check-ins on, quiet on, check-in signals off"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("I don't know the choice \"loud\""),
+        "{stdout}"
+    );
+}

@@ -188,7 +188,8 @@ impl Engine {
     ) -> crate::Result<Vec<Reply>> {
         let text = match name {
             "help" | "start" => help_text(prefix),
-            "privacy" => privacy_text(prefix),
+            "privacy" if args.is_empty() => privacy_text(prefix),
+            "privacy" => self.set_choice(sender, args, prefix).await?,
             "learn" => learn(args, prefix),
             "search" => search(args, prefix),
             "pause" => self.pause(sender, args, prefix).await?,
@@ -422,6 +423,72 @@ impl Engine {
             Some(g) => self.store.group(g.platform, &g.id).await,
             None => Ok(None),
         }
+    }
+
+    /// `privacy checkins|quiet|signals on|off` and `privacy choices`.
+    async fn set_choice(&self, sender: &Sender, args: &str, p: &str) -> crate::Result<String> {
+        let mut words = args.split_whitespace().map(str::to_ascii_lowercase);
+        let (what, value) = (words.next().unwrap_or_default(), words.next());
+        let now = self.clock.now();
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
+        let mut consent = member.consent;
+        let on = match value.as_deref() {
+            Some("on" | "yes") => true,
+            Some("off" | "no") => false,
+            _ if what == "choices" => {
+                let show = |b: bool| if b { "on" } else { "off" };
+                return Ok(format!(
+                    "Your choices: daily check-ins {}, quiet {}, check-in signals {}. Change one \
+                     with {p}privacy <checkins|quiet|signals> <on|off>.",
+                    show(consent.checkins),
+                    show(consent.quiet),
+                    show(consent.checkin_signals)
+                ));
+            }
+            _ => {
+                return Ok(format!(
+                    "Use {p}privacy checkins on|off, {p}privacy quiet on|off or {p}privacy \
+                     signals on|off; {p}privacy choices shows yours."
+                ));
+            }
+        };
+        let said = match what.as_str() {
+            "checkins" | "checkin" => {
+                consent.checkins = on;
+                if on {
+                    "You'll get a short private check-in each day. Skipping is always fine."
+                } else {
+                    "No more daily check-ins from me."
+                }
+            }
+            "quiet" => {
+                consent.quiet = on;
+                if on {
+                    "Quiet is on: if a message of yours sounds worried, I'll send you resources without alerting moderators. If it sounds like you might act on thoughts of suicide or self-harm, I'll still tell them."
+                } else {
+                    "Quiet is off: moderators hear about worried-sounding messages too."
+                }
+            }
+            "signals" => {
+                consent.checkin_signals = on;
+                if on {
+                    "Very low check-in moods will let a moderator know, so someone can check in."
+                } else {
+                    "Check-in moods stay between you and me."
+                }
+            }
+            _ => {
+                return Ok(format!(
+                    "I don't know the choice \"{}\". {p}privacy lists them.",
+                    what.chars().take(20).collect::<String>()
+                ));
+            }
+        };
+        self.store.set_member_consent(member.id, consent).await?;
+        Ok(said.to_owned())
     }
 
     /// Crisis lines for the group's region (or a directory for everywhere).
@@ -796,10 +863,11 @@ pub fn privacy_text(p: &str) -> String {
          privately and tell the moderators, with a link to the message rather than its \
          text (unless this group chose excerpts). I can't promise to keep that secret: \
          keeping you safe comes first.\n\
-         Choices (all off until you turn them on): daily check-ins; \"quiet\", which means \
-         worried-sounding messages get you resources without alerting moderators (messages \
-         about acting on suicide or self-harm always alert them); and letting low check-in \
-         moods alert a moderator.\n\
+         Choices (all off until you turn them on): daily check-ins ({p}privacy checkins on); \
+         \"quiet\" ({p}privacy quiet on), which means worried-sounding messages get you \
+         resources without alerting moderators (messages about acting on suicide or \
+         self-harm always alert them); and letting low check-in moods alert a moderator \
+         ({p}privacy signals on). {p}privacy choices shows yours.\n\
          {p}pause stops scheduled messages for a while. {p}mydata export shows everything \
          I store about you and {p}mydata delete removes it.\n\
          I'm a bot for peer support, not a health service or an emergency service."
