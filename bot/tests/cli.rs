@@ -73,6 +73,20 @@ fn run(args: &[&str], stdin: &str, cwd: &Path) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs the example config's console with `input`, expects a clean exit,
+/// and returns what it printed.
+fn console(input: &str) -> String {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let out = run(
+        &["run", "--config", config.to_str().unwrap()],
+        input,
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -411,15 +425,7 @@ fn test_content_commands_list_show_search_and_lint() {
 
 #[test]
 fn test_console_learn_and_search_answer_from_the_cards() {
-    let dir = Dir::new();
-    let config = example_config(&dir.0);
-    let out = run(
-        &["run", "--config", config.to_str().unwrap()],
-        "/learn\n/learn inventroy\n/search my mum passed away\n",
-        &dir.0,
-    );
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = text(&out.stdout);
+    let stdout = console("/learn\n/learn inventroy\n/search my mum passed away\n");
     assert!(
         stdout.contains(
             "Problem areas: grief, interpersonal-deficits, role-disputes, role-transitions"
@@ -456,15 +462,7 @@ fn test_scan_answers_each_line_in_order_with_one_json_object() {
 
 #[test]
 fn test_console_resources_show_the_groups_region() {
-    let dir = Dir::new();
-    let config = example_config(&dir.0); // the demo group's region is US
-    let out = run(
-        &["run", "--config", config.to_str().unwrap()],
-        "/resources\n",
-        &dir.0,
-    );
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = text(&out.stdout);
+    let stdout = console("/resources\n");
     assert!(stdout.contains("please call 911 now"), "{stdout}");
     assert!(
         stdout.contains("988 Suicide & Crisis Lifeline: call 988, text 988 (24/7)"),
@@ -474,15 +472,9 @@ fn test_console_resources_show_the_groups_region() {
 
 #[test]
 fn test_console_crisis_message_reaches_member_and_moderators_privately() {
-    let dir = Dir::new();
-    let config = example_config(&dir.0);
-    let out = run(
-        &["run", "--config", config.to_str().unwrap()],
+    let stdout = console(
         "what a lovely day\nI want to kill myself\ni'm going to do it tonight, i have everything i need\n",
-        &dir.0,
     );
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = text(&out.stdout);
     assert!(
         !stdout.contains("ipt-bot in demo"),
         "nothing is said in the group: {stdout}"
@@ -510,15 +502,9 @@ fn test_console_crisis_message_reaches_member_and_moderators_privately() {
 
 #[test]
 fn test_privacy_choices_can_be_set_and_shown() {
-    let dir = Dir::new();
-    let config = example_config(&dir.0);
-    let out = run(
-        &["run", "--config", config.to_str().unwrap()],
+    let stdout = console(
         "/privacy choices\n/privacy quiet on\n/privacy checkins on\n/privacy choices\n/privacy loud on\n",
-        &dir.0,
     );
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = text(&out.stdout);
     assert!(
         stdout.contains("daily check-ins off, quiet off, check-in signals off"),
         "{stdout}"
