@@ -85,3 +85,35 @@ fn test_context_keeps_ordinary_talk_quiet() {
         ("I cut myself off from everyone this month", Level::None),
     ]);
 }
+
+/// Found in review: context rules must not set real crises aside.
+#[test]
+fn test_context_rules_never_hide_a_real_crisis() {
+    check(&[
+        (
+            "I was fine yesterday but tonight I'm going to kill myself",
+            Level::Imminent,
+        ),
+        ("I was thinking I'm better off dead", Level::Urgent),
+        (
+            "everyone thinks im fine but i wish i was dead",
+            Level::Urgent,
+        ),
+        ("no i really want to die", Level::Urgent),
+        ("im not ok i want to die", Level::Urgent),
+        ("i have no friends i want to die", Level::Urgent),
+        ("people would be better off without me", Level::Concern),
+        ("my kids would be better off without me", Level::Concern),
+        ("can we talk? feeling suicidal tonight", Level::Imminent),
+        ("ugh man. suicidal again", Level::Urgent),
+        (
+            "how can i help others when i feel suicidal myself",
+            Level::Urgent,
+        ),
+        ("im in a suicidal crisis right now", Level::Imminent),
+        (
+            "I was suicidal for years and it was good to get help but I'm suicidal again",
+            Level::Urgent,
+        ),
+    ]);
+}

@@ -279,10 +279,6 @@ const TOPIC_AFTER: &[&str] = &[
     "training",
     "squad",
     "month",
-    "day",
-    "week",
-    "risk",
-    "crisis",
 ];
 /// Phrases that mean the writer is asking how to help someone else.
 const HELPING: &[&str] = &[
@@ -466,12 +462,6 @@ impl Lexicon {
                 signals,
             };
         }
-        let helping = self.helping.iter().any(|phrase| {
-            tokens
-                .windows(phrase.len())
-                .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
-        });
-        let recovered = tokens.iter().any(|t| RECOVERY.contains(t));
         let mut active = false;
         let mut vague = false;
         let mut passive = false;
@@ -496,7 +486,7 @@ impl Lexicon {
                 f.kind,
                 Kind::Active | Kind::ActiveGeneric | Kind::Vague | Kind::Passive
             );
-            if needs_context && let Some(reason) = set_aside(&tokens, &f, helping, recovered) {
+            if needs_context && let Some(reason) = set_aside(&tokens, &f, &self.helping) {
                 signals.push(format!("{reason}: \"{phrase}\""));
                 continue;
             }
@@ -634,8 +624,18 @@ fn match_at(slots: &[Slot], tokens: &[&str], start: usize) -> Option<usize> {
     go(slots, tokens, start)
 }
 
+/// Whether a squeezed token is in a word list (the lists are written
+/// plainly, so they are squeezed for the comparison: "good" → "god").
+fn listed(list: &[&str], token: &str) -> bool {
+    list.iter().any(|w| squeeze(w) == token)
+}
+
+/// Words that end a backward search for a negator or subject: "no i really
+/// want to die" is not negated.
+const STOPS: &[&str] = &["but", "and", "so", "because", "cause"];
+
 /// Why a signal does not count, if it does not.
-fn set_aside(tokens: &[&str], f: &Found, helping: bool, recovered: bool) -> Option<&'static str> {
+fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Option<&'static str> {
     let clause_start = tokens[..f.start]
         .iter()
         .rposition(|t| *t == ".")
@@ -645,9 +645,18 @@ fn set_aside(tokens: &[&str], f: &Found, helping: bool, recovered: bool) -> Opti
         .position(|t| *t == ".")
         .map_or(tokens.len(), |i| f.end + i);
     let before = &tokens[clause_start..f.start];
-    let starts_negated = NEGATORS.contains(&tokens[f.start]);
+    let span = &tokens[f.start..f.end];
+    let after = &tokens[f.end..clause_end];
+    // The words just before the signal, back to a subject or a conjunction.
+    let near: Vec<&str> = before
+        .iter()
+        .rev()
+        .take_while(|t| !listed(SELF, t) && !listed(OTHERS, t) && !listed(STOPS, t))
+        .take(3)
+        .copied()
+        .collect();
     // "I would never hurt myself", "not suicidal", "not going to kill myself".
-    if !starts_negated && before.iter().rev().take(3).any(|t| NEGATORS.contains(t)) {
+    if !listed(NEGATORS, tokens[f.start]) && near.iter().any(|t| listed(NEGATORS, t)) {
         return Some("negated");
     }
     // "cut myself a slice", "cut myself off", "cut myself some slack".
@@ -665,44 +674,41 @@ fn set_aside(tokens: &[&str], f: &Found, helping: bool, recovered: bool) -> Opti
     {
         return Some("a distance");
     }
-    // "suicide prevention", "a talk about suicide".
-    if tokens[f.start].starts_with("suicid")
-        && tokens.get(f.end).is_some_and(|t| TOPIC_AFTER.contains(t))
-    {
+    // "suicide prevention": the noun as a topic (never "suicidal").
+    if tokens[f.start] == "suicide" && tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t)) {
         return Some("a topic");
     }
+    // A pattern with "me", "my" or "myself" in it is about the writer.
+    let first_person_span = span.iter().any(|t| listed(SELF, t));
     let generic = matches!(f.kind, Kind::ActiveGeneric | Kind::Passive | Kind::Vague);
-    if generic {
-        // The nearest subject before the signal decides whose it is.
+    if generic && !first_person_span {
+        // The nearest subject before the signal, in its clause, decides
+        // whose it is; none means the writer (chat drops "I").
         let subject = before.iter().rev().find_map(|t| {
-            if SELF.contains(t) {
+            if listed(SELF, t) {
                 Some(true)
-            } else if OTHERS.contains(t) {
+            } else if listed(OTHERS, t) {
                 Some(false)
             } else {
                 None
             }
         });
-        let about_other = match subject {
-            Some(is_self) => !is_self,
-            // No subject in the clause: the whole message decides; chat
-            // drops "I" ("suicidal again"), so the default is the writer.
-            None => {
-                let mine = tokens.iter().any(|t| SELF.contains(t));
-                let others = tokens.iter().any(|t| OTHERS.contains(t) && *t != "you");
-                others && !mine
-            }
-        };
-        if about_other {
+        if subject == Some(false) {
             return Some("other person");
         }
-        if helping {
+        let clause = &tokens[clause_start..clause_end];
+        let helping = helping_phrases.iter().any(|phrase| {
+            clause
+                .windows(phrase.len())
+                .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
+        });
+        if subject.is_none() && helping {
             return Some("helping someone else");
         }
     }
-    // "I was suicidal in college but I'm in a much better place now".
-    let clause = &tokens[clause_start..clause_end];
-    if recovered && clause.iter().any(|t| PAST.contains(t)) {
+    // "I was suicidal in college but I'm in a much better place now": a
+    // past marker before the signal and a recovery word after it.
+    if before.iter().any(|t| listed(PAST, t)) && after.iter().any(|t| listed(RECOVERY, t)) {
         return Some("past, recovered");
     }
     None
