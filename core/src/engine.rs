@@ -231,6 +231,32 @@ impl Engine {
         let Some(level) = assessment.level.alert_level() else {
             return Ok(Vec::new());
         };
+        match self.raise_alert(group_ref, sender, text, link, level).await {
+            Ok(replies) => {
+                if let Some(wake) = &self.wake {
+                    // notify_one keeps a permit if no worker is waiting yet.
+                    wake.notify_waiters();
+                    wake.notify_one();
+                }
+                Ok(replies)
+            }
+            Err(error) => {
+                // The member must not go without help because our storage
+                // failed: answer with the resources now, and log loudly.
+                tracing::error!(%error, group = %group_ref.id, %level, "CRISIS ALERT NOT STORED; member given resources directly");
+                Ok(vec![Reply::private(support_text(level, None, false))])
+            }
+        }
+    }
+
+    async fn raise_alert(
+        &self,
+        group_ref: &GroupRef,
+        sender: &Sender,
+        text: &str,
+        link: Option<String>,
+        level: AlertLevel,
+    ) -> crate::Result<Vec<Reply>> {
         let now = self.clock.now();
         let Some(group) = self.store.group(group_ref.platform, &group_ref.id).await? else {
             tracing::warn!(group = %group_ref.id, %level, "crisis message in a group that is not set up: resources only");
@@ -249,52 +275,45 @@ impl Engine {
             ))]);
         }
         let told = group.moderator_channel.is_some();
-        if group.moderator_channel.is_none() {
+        if !told {
             tracing::warn!(group = %group.external_id, "no moderator channel: alert stored, moderators not messaged");
         }
+        let note = assessment_note(&group, text);
         let since = now - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES);
         if let Some(open) = self.store.recent_alert(group.id, member.id, since).await? {
-            let raised = level > open.level;
-            let build = |alert: &Alert| {
-                if !raised {
-                    return Vec::new();
-                }
+            // Called only when the store really raised the level.
+            let raised = |alert: &Alert| {
                 let mut out = vec![member_delivery(alert, &group, &member, told, "raised")];
-                out.extend(moderator_delivery(
-                    alert,
-                    &group,
-                    &member,
-                    &assessment_note(&group, text),
-                    "raised",
-                ));
+                out.extend(moderator_delivery(alert, &group, &member, &note, "raised"));
                 out
             };
-            self.store.update_alert(open.id, level, &build, now).await?;
-        } else {
-            let alert = NewAlert {
-                group_id: group.id,
-                member_id: member.id,
-                level,
-                message_link: link,
-                excerpt: group
-                    .settings
-                    .alert_excerpts
-                    .then(|| text.chars().take(300).collect()),
-                escalate_at: Some(
-                    now + chrono::Duration::seconds(group.settings.escalate_after_secs),
-                ),
-            };
-            let note = assessment_note(&group, text);
-            let build = |alert: &Alert| {
-                let mut out = vec![member_delivery(alert, &group, &member, told, "opened")];
-                out.extend(moderator_delivery(alert, &group, &member, &note, "opened"));
-                out
-            };
-            self.store.open_alert(&alert, &build, now).await?;
+            if self
+                .store
+                .update_alert(open.id, level, &raised, now)
+                .await?
+                .is_some()
+            {
+                return Ok(Vec::new());
+            }
+            // Resolved in the meantime: this message opens a new alert.
         }
-        if let Some(wake) = &self.wake {
-            wake.notify_waiters();
-        }
+        let alert = NewAlert {
+            group_id: group.id,
+            member_id: member.id,
+            level,
+            message_link: link,
+            excerpt: group
+                .settings
+                .alert_excerpts
+                .then(|| text.chars().take(300).collect()),
+            escalate_at: Some(now + chrono::Duration::seconds(group.settings.escalate_after_secs)),
+        };
+        let opened = |alert: &Alert| {
+            let mut out = vec![member_delivery(alert, &group, &member, told, "opened")];
+            out.extend(moderator_delivery(alert, &group, &member, &note, "opened"));
+            out
+        };
+        self.store.open_alert(&alert, &opened, now).await?;
         Ok(Vec::new())
     }
 
@@ -813,7 +832,9 @@ fn moderator_delivery(
         payload: Payload {
             text,
             alert: Some(alert.id),
-            mention_moderators: false,
+            // A raise to imminent mentions everyone: whoever claimed it may
+            // have gone, and a claimed alert no longer escalates.
+            mention_moderators: step == "raised" && alert.level == AlertLevel::Imminent,
         },
         idempotency_key: format!("alert-{}-{step}-{}-moderators", alert.id, alert.level),
         not_before: None,

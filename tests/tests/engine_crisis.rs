@@ -400,3 +400,51 @@ async fn test_escalation_fires_on_time_slows_down_and_stops_when_claimed() {
         .collect();
     assert_eq!(trail, ["opened", "escalated", "escalated", "claimed"]);
 }
+
+#[tokio::test]
+async fn test_a_message_after_resolution_opens_a_new_alert_and_imminent_raise_mentions_moderators()
+{
+    let (store, engine, clock, _dir) = setup(Some("!mods:example.org")).await;
+    engine
+        .handle(message("!g:example.org", "i feel like such a burden"))
+        .await
+        .unwrap();
+    reply(
+        &engine,
+        command("alert", "resolve 1 talked, ok for now", true),
+    )
+    .await;
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    let group = store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.alerts(group.id, true).await.unwrap().len(),
+        1,
+        "a new open alert"
+    );
+    assert_eq!(store.alerts(group.id, false).await.unwrap().len(), 2);
+    reply(&engine, command("alert", "claim 2", true)).await;
+    engine
+        .handle(message(
+            "!g:example.org",
+            "i'm going to kill myself tonight",
+        ))
+        .await
+        .unwrap();
+    let raised = store
+        .delivery("alert-2-raised-imminent-moderators")
+        .await
+        .unwrap()
+        .expect("raise delivery");
+    assert!(
+        raised.payload.mention_moderators,
+        "claimed alerts don't escalate, so a raise to imminent mentions"
+    );
+    let _ = clock;
+}

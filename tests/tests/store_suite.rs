@@ -923,7 +923,7 @@ async fn test_repeated_messages_update_the_open_alert_and_raise_its_level(store:
         store.recent_alert(g, m.id, t(1)).await.unwrap().is_none(),
         "opened before the window"
     );
-    let raised = store
+    let (raised, was_raised) = store
         .update_alert(
             first.id,
             AlertLevel::Urgent,
@@ -933,16 +933,27 @@ async fn test_repeated_messages_update_the_open_alert_and_raise_its_level(store:
         .await
         .unwrap()
         .unwrap();
+    assert!(was_raised);
     assert_eq!(raised.level, AlertLevel::Urgent);
-    let same = store
-        .update_alert(first.id, AlertLevel::Concern, &|_| vec![], t(120_000))
+    let (same, was_raised) = store
+        .update_alert(
+            first.id,
+            AlertLevel::Concern,
+            &|_| crisis_deliveries("never"),
+            t(120_000),
+        )
         .await
         .unwrap()
         .unwrap();
+    assert!(!was_raised);
     assert_eq!(
         same.level,
         AlertLevel::Urgent,
         "a lower level never lowers an alert"
+    );
+    assert!(
+        store.delivery("alert-never").await.unwrap().is_none(),
+        "no deliveries unless raised"
     );
     let details: Vec<_> = store
         .alert_events(first.id)
@@ -953,11 +964,7 @@ async fn test_repeated_messages_update_the_open_alert_and_raise_its_level(store:
         .collect();
     assert_eq!(
         details,
-        [
-            "concern",
-            "raised from concern to urgent",
-            "another message at concern"
-        ]
+        ["concern", "raised to urgent", "another message at concern"]
     );
     assert!(
         store
@@ -977,5 +984,17 @@ async fn test_repeated_messages_update_the_open_alert_and_raise_its_level(store:
             .await
             .unwrap()
             .is_none()
+    );
+    store
+        .resolve_alert(first.id, "@mod:example.org", "ok", t(130_000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .update_alert(first.id, AlertLevel::Imminent, &|_| vec![], t(140_000))
+            .await
+            .unwrap()
+            .is_none(),
+        "a resolved alert is not updated; the caller opens a new one"
     );
 }

@@ -181,17 +181,20 @@ pub trait Store: Send + Sync + Debug {
         member: MemberId,
         since: Timestamp,
     ) -> Result<Option<Alert>>;
-    /// Records another message on an open alert: raises its level if
-    /// `level` is higher, writes an "updated" audit entry and enqueues the
-    /// deliveries `deliveries` builds, in one transaction. `None` if there
-    /// is no such alert.
+    /// Records another message on an unresolved alert, in one
+    /// transaction: raises its level if `level` is higher (one guarded
+    /// statement, so concurrent messages can never lower it), writes an
+    /// "updated" audit entry, and, only when it was raised, enqueues the
+    /// deliveries `deliveries` builds. Returns the alert and whether it was
+    /// raised; `None` if there is no such alert or it was resolved meanwhile
+    /// (the caller then opens a new one).
     async fn update_alert(
         &self,
         id: AlertId,
         level: AlertLevel,
         deliveries: DeliveriesFor<'_>,
         now: Timestamp,
-    ) -> Result<Option<Alert>>;
+    ) -> Result<Option<(Alert, bool)>>;
     /// One alert.
     async fn alert(&self, id: AlertId) -> Result<Option<Alert>>;
     /// A group's alerts, newest first; only open and claimed ones if asked.
@@ -1111,20 +1114,37 @@ macro_rules! shared_store_impl {
                 level: $crate::model::AlertLevel,
                 deliveries: $crate::store::DeliveriesFor<'_>,
                 now: $crate::clock::Timestamp,
-            ) -> $crate::Result<Option<$crate::model::Alert>> {
+            ) -> $crate::Result<Option<($crate::model::Alert, bool)>> {
+                use $crate::model::{AlertLevel, AlertStatus};
+                let rank = |l: AlertLevel| match l {
+                    AlertLevel::Concern => 1i64,
+                    AlertLevel::Urgent => 2,
+                    AlertLevel::Imminent => 3,
+                };
                 let mut tx = self.pool.begin().await?;
-                let Some(before) = Self::fetch_alert(&mut tx, id).await? else {
+                // Write first: takes SQLite's write lock before any read, and
+                // the guard makes the raise atomic on Postgres.
+                let raised = sqlx::query(
+                    "UPDATE alerts SET level = $2, updated_at = $3 \
+                     WHERE id = $1 AND status <> 'resolved' AND \
+                     (CASE level WHEN 'concern' THEN 1 WHEN 'urgent' THEN 2 ELSE 3 END) < $4",
+                )
+                .bind(id.0)
+                .bind(level)
+                .bind($crate::store::millis(now))
+                .bind(rank(level))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                let Some(after) = Self::fetch_alert(&mut tx, id).await? else {
                     return Ok(None);
                 };
-                let new_level = before.level.max(level);
-                sqlx::query("UPDATE alerts SET level = $2, updated_at = $3 WHERE id = $1")
-                    .bind(id.0)
-                    .bind(new_level)
-                    .bind($crate::store::millis(now))
-                    .execute(&mut *tx)
-                    .await?;
-                let detail = if new_level > before.level {
-                    format!("raised from {} to {}", before.level, new_level)
+                if after.status == AlertStatus::Resolved {
+                    return Ok(None);
+                }
+                let detail = if raised {
+                    format!("raised to {}", after.level)
                 } else {
                     format!("another message at {level}")
                 };
@@ -1137,12 +1157,11 @@ macro_rules! shared_store_impl {
                     Some(&detail),
                 )
                 .await?;
-                let Some(after) = Self::fetch_alert(&mut tx, id).await? else {
-                    return Ok(None);
-                };
-                Self::insert_deliveries(&mut tx, &deliveries(&after), now).await?;
+                if raised {
+                    Self::insert_deliveries(&mut tx, &deliveries(&after), now).await?;
+                }
                 tx.commit().await?;
-                Ok(Some(after))
+                Ok(Some((after, raised)))
             }
 
             #[tracing::instrument(skip(self))]
