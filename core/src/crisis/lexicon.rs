@@ -627,7 +627,23 @@ fn match_at(slots: &[Slot], tokens: &[&str], start: usize) -> Option<usize> {
 /// Whether a squeezed token is in a word list (the lists are written
 /// plainly, so they are squeezed for the comparison: "good" → "god").
 fn listed(list: &[&str], token: &str) -> bool {
-    list.iter().any(|w| squeeze(w) == token)
+    list.iter().any(|w| squeezed_eq(w, token))
+}
+
+/// `squeeze(word) == token`, without allocating.
+fn squeezed_eq(word: &str, token: &str) -> bool {
+    let mut t = token.chars();
+    let mut last = None;
+    for c in word.chars() {
+        if Some(c) == last {
+            continue;
+        }
+        last = Some(c);
+        if t.next() != Some(c) {
+            return false;
+        }
+    }
+    t.next().is_none()
 }
 
 /// Words that end a backward search for a negator or subject: "no i really

@@ -190,9 +190,10 @@ pub fn words(text: &str) -> Words {
         word_buf: String::with_capacity(32),
     };
     if text.is_ascii() {
-        // ASCII is already NFKC and has no look-alikes, marks or emoji.
-        for b in text.bytes() {
-            chunker.char(char::from(b.to_ascii_lowercase()));
+        // ASCII is already NFKC and has no look-alikes, marks or emoji, so
+        // whole chunks are handled as bytes.
+        for chunk in text.split_ascii_whitespace() {
+            chunker.ascii_chunk(chunk.as_bytes());
         }
     } else {
         for c in text.nfkc() {
@@ -234,6 +235,45 @@ impl Chunker {
             self.end_chunk();
         } else {
             self.chunk.push(c);
+        }
+    }
+
+    /// `end_chunk` for an ASCII chunk, byte by byte: the hot path.
+    fn ascii_chunk(&mut self, chunk: &[u8]) {
+        let has_letter = chunk.iter().any(u8::is_ascii_alphabetic);
+        let body_end = chunk
+            .iter()
+            .rposition(|b| !matches!(b, b'!' | b'.' | b',' | b'?' | b';' | b':'))
+            .map_or(0, |i| i + 1);
+        let mut word = std::mem::take(&mut self.word_buf);
+        word.clear();
+        for (i, &b) in chunk.iter().enumerate() {
+            let b = b.to_ascii_lowercase();
+            let c = if has_letter && i < body_end && !b.is_ascii_alphabetic() {
+                leet(char::from(b)).unwrap_or(char::from(b))
+            } else {
+                char::from(b)
+            };
+            if c.is_ascii_alphanumeric() {
+                word.push(c);
+            } else if c == '\'' {
+                // don't → dont
+            } else {
+                if !word.is_empty() {
+                    self.word(&word);
+                    word.clear();
+                }
+                if matches!(c, '.' | '!' | '?' | ';' | ',') {
+                    self.word(".");
+                }
+            }
+        }
+        if !word.is_empty() {
+            self.word(&word);
+        }
+        self.word_buf = word;
+        if self.pending.contains(&'.') {
+            self.flush_pending();
         }
     }
 
