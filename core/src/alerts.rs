@@ -69,10 +69,7 @@ fn escalation_delivery(
     channel: &str,
     now: Timestamp,
 ) -> NewDelivery {
-    let p = match platform {
-        Platform::Matrix => "!ipt ",
-        Platform::Console | Platform::Discord => "/",
-    };
+    let p = crate::engine::moderator_prefix(platform);
     let minutes = (now - alert.created_at).num_minutes();
     NewDelivery {
         kind: DeliveryKind::Escalation,

@@ -724,7 +724,7 @@ pub fn search(query: &str, p: &str) -> String {
 pub const REPEAT_WINDOW_MINUTES: i64 = 30;
 
 /// The command prefix moderators type on a platform, for alert texts.
-fn moderator_prefix(platform: crate::ids::Platform) -> &'static str {
+pub(crate) fn moderator_prefix(platform: crate::ids::Platform) -> &'static str {
     match platform {
         crate::ids::Platform::Matrix => "!ipt ",
         crate::ids::Platform::Console | crate::ids::Platform::Discord => "/",

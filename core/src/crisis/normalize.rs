@@ -238,43 +238,9 @@ impl Chunker {
         }
     }
 
-    /// `end_chunk` for an ASCII chunk, byte by byte: the hot path.
+    /// An ASCII chunk, read as bytes: the hot path, with no char buffer.
     fn ascii_chunk(&mut self, chunk: &[u8]) {
-        let has_letter = chunk.iter().any(u8::is_ascii_alphabetic);
-        let body_end = chunk
-            .iter()
-            .rposition(|b| !matches!(b, b'!' | b'.' | b',' | b'?' | b';' | b':'))
-            .map_or(0, |i| i + 1);
-        let mut word = std::mem::take(&mut self.word_buf);
-        word.clear();
-        for (i, &b) in chunk.iter().enumerate() {
-            let b = b.to_ascii_lowercase();
-            let c = if has_letter && i < body_end && !b.is_ascii_alphabetic() {
-                leet(char::from(b)).unwrap_or(char::from(b))
-            } else {
-                char::from(b)
-            };
-            if c.is_ascii_alphanumeric() {
-                word.push(c);
-            } else if c == '\'' {
-                // don't → dont
-            } else {
-                if !word.is_empty() {
-                    self.word(&word);
-                    word.clear();
-                }
-                if matches!(c, '.' | '!' | '?' | ';' | ',') {
-                    self.word(".");
-                }
-            }
-        }
-        if !word.is_empty() {
-            self.word(&word);
-        }
-        self.word_buf = word;
-        if self.pending.contains(&'.') {
-            self.flush_pending();
-        }
+        self.split_chunk(chunk.iter().map(|&b| char::from(b.to_ascii_lowercase())));
     }
 
     fn end_chunk(&mut self) {
@@ -282,20 +248,28 @@ impl Chunker {
             return;
         }
         let chunk = std::mem::take(&mut self.chunk);
-        // Leet only inside a chunk that has letters ("t0night", "h@rm"),
-        // never in numbers ("10 kms"); trailing punctuation stays.
-        let has_letter = chunk
-            .iter()
-            .any(|c| c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic()));
-        let body_end = chunk
-            .iter()
+        self.split_chunk(chunk.iter().copied());
+        self.chunk = chunk;
+        self.chunk.clear();
+    }
+
+    /// Splits one whitespace-free chunk into words. Leet applies only
+    /// inside a chunk that has letters ("t0night", "h@rm"), never in
+    /// numbers ("10 kms"); trailing punctuation stays punctuation.
+    fn split_chunk<I>(&mut self, chars: I)
+    where
+        I: Iterator<Item = char> + DoubleEndedIterator + ExactSizeIterator + Clone,
+    {
+        let alphabetic = |c: char| c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic());
+        let has_letter = chars.clone().any(alphabetic);
+        let body_end = chars
+            .clone()
             .rposition(|c| !matches!(c, '!' | '.' | ',' | '?' | ';' | ':'))
             .map_or(0, |i| i + 1);
         let mut word = std::mem::take(&mut self.word_buf);
         word.clear();
-        for (i, &c) in chunk.iter().enumerate() {
-            let c = if has_letter && i < body_end && !c.is_ascii_alphabetic() && !c.is_alphabetic()
-            {
+        for (i, c) in chars.enumerate() {
+            let c = if has_letter && i < body_end && !alphabetic(c) {
                 leet(c).unwrap_or(c)
             } else {
                 c
@@ -322,8 +296,6 @@ impl Chunker {
         if self.pending.contains(&'.') {
             self.flush_pending();
         }
-        self.chunk = chunk;
-        self.chunk.clear();
     }
 
     /// Words arrive here; single letters wait in `pending` in case they
