@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipt_core::crisis::resources::Line;
 use ipt_core::ids::Platform;
 use ipt_core::model::GroupSettings;
 use ipt_core::region;
@@ -736,6 +737,7 @@ impl Validator<'_> {
                 "checkin",
                 "escalate_after",
                 "alert_excerpts",
+                "crisis_lines",
             ],
         );
         let platform = match self.string(t, path, "platform") {
@@ -830,6 +832,7 @@ impl Validator<'_> {
         if let Some(b) = self.bool(t, path, "alert_excerpts") {
             settings.alert_excerpts = b;
         }
+        settings.crisis_lines = self.crisis_lines(t, path);
         Some(GroupConfig {
             platform: platform?,
             id: id?,
@@ -838,6 +841,66 @@ impl Validator<'_> {
             checkin,
             settings,
         })
+    }
+
+    /// `crisis_lines = [{ name = "…", call = "…", hours = "…" }]`: lines the
+    /// moderators add to the region's national ones.
+    fn crisis_lines(&mut self, t: &Table, path: &str) -> Vec<Line> {
+        let key = "crisis_lines";
+        let list = match t.get(key) {
+            None => return Vec::new(),
+            Some(Value::Array(list)) => list,
+            Some(other) => {
+                self.error(
+                    join(path, key),
+                    format!(
+                        "expected a list of lines, e.g. [{{ name = \"Our warmline\", call = \"555 0100\" }}], found {}",
+                        type_name(other)
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        let mut lines = Vec::new();
+        for (i, item) in list.iter().enumerate() {
+            let p = format!("{}[{i}]", join(path, key));
+            let Value::Table(line) = item else {
+                self.error(p, format!("expected a table, found {}", type_name(item)));
+                continue;
+            };
+            self.known_keys(line, &p, &["name", "call", "text", "chat", "web", "hours"]);
+            let mut field = |k: &str| {
+                self.string(line, &p, k)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+            };
+            let entry = Line {
+                name: field("name").unwrap_or_default(),
+                call: field("call"),
+                text: field("text"),
+                chat: field("chat"),
+                web: field("web"),
+                hours: field("hours"),
+                last_checked: String::new(),
+            };
+            if entry.name.is_empty() {
+                self.error(
+                    join(&p, "name"),
+                    "missing; the line's name as members should see it",
+                );
+            } else if [&entry.call, &entry.text, &entry.chat, &entry.web]
+                .iter()
+                .all(|w| w.is_none())
+            {
+                self.error(
+                    p,
+                    "says nothing about how to reach it; set call, text, chat or web",
+                );
+            } else {
+                lines.push(entry);
+            }
+        }
+        lines
     }
 
     fn checkin(&mut self, t: &Table, path: &str) -> Option<CheckinConfig> {
@@ -1018,6 +1081,34 @@ colour = "blue"
             errs,
             vec![
                 "groups[0].platform: matrix is not enabled in this config; add its section or remove the group"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_groups_own_crisis_lines_are_read_and_checked() {
+        let base = "[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"g\"\nregion = \"GB\"\n";
+        let config = parse(
+            &format!("{base}crisis_lines = [{{ name = \"Warmline\", call = \"0800 1\", hours = \"evenings\" }}]\n"),
+            &no_env,
+        )
+        .unwrap();
+        let lines = &config.groups[0].settings.crisis_lines;
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].name, "Warmline");
+        assert_eq!(lines[0].call.as_deref(), Some("0800 1"));
+        assert_eq!(lines[0].hours.as_deref(), Some("evenings"));
+        let errs = errors(&format!(
+            "{base}crisis_lines = [{{ call = \"1\" }}, {{ name = \"No way in\" }}, {{ name = \"x\", phone = \"1\" }}, 5]\n"
+        ));
+        assert_eq!(
+            errs,
+            vec![
+                "groups[0].crisis_lines[0].name: missing; the line's name as members should see it",
+                "groups[0].crisis_lines[1]: says nothing about how to reach it; set call, text, chat or web",
+                "groups[0].crisis_lines[2].phone: unknown key; known keys here: name, call, text, chat, web, hours",
+                "groups[0].crisis_lines[2]: says nothing about how to reach it; set call, text, chat or web",
+                "groups[0].crisis_lines[3]: expected a table, found a whole number",
             ]
         );
     }

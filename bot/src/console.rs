@@ -92,6 +92,17 @@ impl Console {
 
     /// Reads lines until end of input or `/quit`.
     pub async fn run<R: AsyncBufRead + Unpin>(&self, mut input: R) -> std::io::Result<()> {
+        // The console user has just joined the group: the same private
+        // welcome a Discord or Matrix member gets.
+        let welcome = self
+            .engine
+            .respond(Event::Joined {
+                group: self.group.clone(),
+                sender: self.sender.clone(),
+                prefix: "/".into(),
+            })
+            .await;
+        self.show(&welcome);
         let mut buf = Vec::new();
         loop {
             buf.clear();

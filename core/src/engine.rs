@@ -70,6 +70,16 @@ pub enum Event {
         /// A platform link to the message, if it has one.
         link: Option<String>,
     },
+    /// Someone joined a group: they get a private welcome. Nothing is
+    /// stored until they use the bot.
+    Joined {
+        /// Where.
+        group: GroupRef,
+        /// Who.
+        sender: Sender,
+        /// How commands are typed on this platform.
+        prefix: String,
+    },
 }
 
 /// Who sees a reply.
@@ -121,6 +131,10 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Notified after anything is enqueued, so workers deliver at once.
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// The bot's own identities: their messages are never assessed and
+    /// their commands never answered (adapters filter too; this is the
+    /// backstop against the bot alerting on its own crisis replies).
+    own: Vec<MemberRef>,
 }
 
 impl Engine {
@@ -130,7 +144,14 @@ impl Engine {
             store,
             clock,
             wake: None,
+            own: Vec::new(),
         }
+    }
+
+    /// Tells the engine which identities are the bot's own.
+    pub fn with_own_identity(mut self, me: MemberRef) -> Self {
+        self.own.push(me);
+        self
     }
 
     /// Wakes `wake` whenever the engine enqueues deliveries.
@@ -146,6 +167,14 @@ impl Engine {
 
     /// Handles one event; a storage failure is returned to the caller.
     pub async fn handle(&self, event: Event) -> crate::Result<Vec<Reply>> {
+        let sender = match &event {
+            Event::Command { sender, .. }
+            | Event::Message { sender, .. }
+            | Event::Joined { sender, .. } => sender,
+        };
+        if self.own.contains(&sender.member) {
+            return Ok(Vec::new());
+        }
         match event {
             Event::Command {
                 group,
@@ -163,6 +192,7 @@ impl Engine {
                 text,
                 link,
             } => self.message(&group, &sender, &text, link).await,
+            Event::Joined { prefix, .. } => Ok(vec![Reply::private(welcome_text(&prefix))]),
         }
     }
 
@@ -233,11 +263,7 @@ impl Engine {
         };
         match self.raise_alert(group_ref, sender, text, link, level).await {
             Ok(replies) => {
-                if let Some(wake) = &self.wake {
-                    // notify_one keeps a permit if no worker is waiting yet.
-                    wake.notify_waiters();
-                    wake.notify_one();
-                }
+                self.wake_workers();
                 Ok(replies)
             }
             Err(error) => {
@@ -270,7 +296,7 @@ impl Engine {
         if member.consent.quiet && level == AlertLevel::Concern {
             return Ok(vec![Reply::private(support_text(
                 level,
-                Some(&group.region),
+                Some(&group),
                 false,
             ))]);
         }
@@ -419,6 +445,9 @@ impl Engine {
             "resolve" => self.store.resolve_alert(id, who, note, now).await?,
             _ => return Ok(usage),
         };
+        if let AlertTransition::Done(alert) = &transition {
+            self.tell_moderators(&group, alert, &action, sender).await;
+        }
         Ok(match (action.as_str(), transition) {
             ("claim", AlertTransition::Done(_)) => format!(
                 "You claimed alert #{id}; it will not be escalated. When you're done: {p}alert resolve {id} <note>."
@@ -435,6 +464,56 @@ impl Engine {
             },
             _ => format!("There is no alert #{id}."),
         })
+    }
+
+    /// Tells the moderators' channel that an alert was claimed or resolved,
+    /// so no two moderators reach out at once. Best effort: the claim
+    /// itself is already stored and audited, so a failure here is logged.
+    async fn tell_moderators(&self, group: &Group, alert: &Alert, action: &str, by: &Sender) {
+        let Some(channel) = &group.moderator_channel else {
+            return;
+        };
+        let who = by.display_name.replace('@', "@\u{200B}");
+        let done = if action == "claim" {
+            "claimed"
+        } else {
+            "resolved"
+        };
+        let p = moderator_prefix(group.platform);
+        let text = if action == "claim" {
+            format!(
+                "Alert #{} was claimed by {who}; it will not be escalated. \
+                 {p}alerts lists what is still open.",
+                alert.id
+            )
+        } else {
+            format!("Alert #{} was resolved by {who}.", alert.id)
+        };
+        let notice = NewDelivery {
+            kind: DeliveryKind::Notice,
+            target: Target::channel(group.platform, channel.clone()),
+            payload: Payload {
+                text,
+                alert: Some(alert.id),
+                mention_moderators: false,
+            },
+            idempotency_key: format!("alert-{}-{done}-notice", alert.id),
+            not_before: None,
+        };
+        match self.store.enqueue(&[notice], self.clock.now()).await {
+            Ok(_) => self.wake_workers(),
+            Err(error) => {
+                tracing::warn!(%error, alert = %alert.id, "could not tell moderators of the {done} alert");
+            }
+        }
+    }
+
+    fn wake_workers(&self) {
+        if let Some(wake) = &self.wake {
+            // notify_one keeps a permit if no worker is waiting yet.
+            wake.notify_waiters();
+            wake.notify_one();
+        }
     }
 
     async fn group_of(&self, group: Option<&GroupRef>) -> crate::Result<Option<Group>> {
@@ -512,11 +591,12 @@ impl Engine {
 
     /// Crisis lines for the group's region (or a directory for everywhere).
     async fn resources(&self, group: Option<&GroupRef>) -> crate::Result<String> {
-        let region = match group {
-            Some(g) => self.store.group(g.platform, &g.id).await?.map(|g| g.region),
-            None => None,
-        };
-        Ok(Resources::embedded().message(region.as_deref()))
+        let group = self.group_of(group).await?;
+        let region = group.as_ref().map(|g| g.region.as_str());
+        let local = group
+            .as_ref()
+            .map_or(&[][..], |g| &g.settings.crisis_lines[..]);
+        Ok(Resources::embedded().message(region, local))
     }
 
     async fn pause(&self, sender: &Sender, args: &str, prefix: &str) -> crate::Result<String> {
@@ -744,8 +824,10 @@ fn assessment_note(group: &Group, text: &str) -> String {
 }
 
 /// The member's private message: warm, direct, honest about what happens.
-pub fn support_text(level: AlertLevel, region: Option<&str>, moderators_told: bool) -> String {
+pub fn support_text(level: AlertLevel, group: Option<&Group>, moderators_told: bool) -> String {
     let resources = Resources::embedded();
+    let region = group.map(|g| g.region.as_str());
+    let local = group.map_or(&[][..], |g| &g.settings.crisis_lines[..]);
     let emergency = resources.emergency(region);
     let mut out = String::new();
     if level == AlertLevel::Imminent {
@@ -770,7 +852,7 @@ pub fn support_text(level: AlertLevel, region: Option<&str>, moderators_told: bo
         ));
     }
     out.push_str("\n\n");
-    out.push_str(&resources.lines(region));
+    out.push_str(&resources.lines(region, local));
     out.push_str("\n\nI'm a bot, not a therapist or an emergency service.");
     out
 }
@@ -786,7 +868,7 @@ fn member_delivery(
         kind: DeliveryKind::CrisisSupport,
         target: Target::member(member.platform, member.external_id.clone()),
         payload: Payload {
-            text: support_text(alert.level, Some(&group.region), told),
+            text: support_text(alert.level, Some(group), told),
             alert: Some(alert.id),
             mention_moderators: false,
         },
@@ -870,6 +952,31 @@ pub fn help_text(p: &str) -> String {
          \n\
          If you might act on thoughts of suicide or self-harm, please call your local \
          emergency number or a crisis line now."
+    )
+}
+
+/// The private welcome for someone who joined a group: what the bot is,
+/// that it is a bot and peer support, privacy and consent, how to start.
+pub fn welcome_text(p: &str) -> String {
+    format!(
+        "Welcome to the group. I'm ipt-bot, a bot that helps this peer-support group; I'm \
+         not a person, a therapist or a crisis service. The people here are peers, and the \
+         moderators are volunteers.\n\
+         \n\
+         What I can do for you:\n\
+         - {p}learn and {p}search: short cards on depression and Interpersonal Psychotherapy \
+         (IPT), which looks at how our moods and our relationships affect each other.\n\
+         - A daily check-in, only if you want one: {p}privacy checkins on. Your answers are \
+         yours; moderators only ever see anonymous group totals.\n\
+         - {p}homework: small exercises to try between meetings.\n\
+         \n\
+         Good to know before you post: if a message of yours sounds like you may be in \
+         crisis, I'll send you support privately and let the moderators know, so a person \
+         can check in with you. I never post about it in the group. {p}privacy explains what \
+         I keep and the choices you have, and {p}mydata delete removes it all.\n\
+         \n\
+         If you are in danger now, please call your local emergency number; {p}resources \
+         lists crisis lines. {p}help shows everything else."
     )
 }
 

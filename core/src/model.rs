@@ -21,6 +21,9 @@ pub struct GroupSettings {
     pub alert_excerpts: bool,
     /// Seconds an alert may stay unclaimed before it is escalated.
     pub escalate_after_secs: i64,
+    /// Crisis lines the group's moderators added (config `crisis_lines`),
+    /// shown after the region's national lines.
+    pub crisis_lines: Vec<crate::crisis::resources::Line>,
 }
 
 impl Default for GroupSettings {
@@ -28,6 +31,7 @@ impl Default for GroupSettings {
         Self {
             alert_excerpts: false,
             escalate_after_secs: 600,
+            crisis_lines: Vec::new(),
         }
     }
 }

@@ -448,3 +448,161 @@ async fn test_a_message_after_resolution_opens_a_new_alert_and_imminent_raise_me
     );
     let _ = clock;
 }
+
+#[tokio::test]
+async fn test_other_moderators_hear_of_claims_and_resolutions() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    reply(&engine, command("alert", "claim 1", true)).await;
+    let claimed = store
+        .delivery("alert-1-claimed-notice")
+        .await
+        .unwrap()
+        .expect("claim notice");
+    assert_eq!(claimed.target.kind, TargetKind::Channel);
+    assert_eq!(claimed.target.id, "!mods:example.org");
+    assert_eq!(claimed.kind.lane(), Lane::Normal, "not a crisis message");
+    assert!(
+        claimed
+            .payload
+            .text
+            .contains("Alert #1 was claimed by someone"),
+        "{}",
+        claimed.payload.text
+    );
+    // A refused second claim tells nobody anything new.
+    reply(&engine, command("alert", "claim 1", true)).await;
+    reply(
+        &engine,
+        command("alert", "resolve 1 talked, safe tonight", true),
+    )
+    .await;
+    let resolved = store
+        .delivery("alert-1-resolved-notice")
+        .await
+        .unwrap()
+        .expect("resolve notice");
+    assert!(
+        resolved
+            .payload
+            .text
+            .contains("Alert #1 was resolved by someone")
+            && !resolved.payload.text.contains("safe tonight"),
+        "the note stays in the audit trail: {}",
+        resolved.payload.text
+    );
+}
+
+#[tokio::test]
+async fn test_the_bots_own_messages_are_never_assessed() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    let engine = engine.with_own_identity(MemberRef::new(Platform::Matrix, "@m:example.org"));
+    // The bot's own crisis reply quotes resources and talks of suicide.
+    let replies = engine
+        .handle(message(
+            "!g:example.org",
+            "If you might act on thoughts of suicide or self-harm, please call 999 now. \
+             i want to kill myself",
+        ))
+        .await
+        .unwrap();
+    assert!(replies.is_empty());
+    assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+    assert!(
+        store
+            .member(&MemberRef::new(Platform::Matrix, "@m:example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn test_joining_gets_a_private_welcome_that_explains_consent_and_stores_nothing() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    let replies = engine
+        .handle(Event::Joined {
+            group: GroupRef::new(Platform::Matrix, "!g:example.org"),
+            sender: Sender {
+                member: MemberRef::new(Platform::Matrix, "@new:example.org"),
+                display_name: "New".into(),
+                moderator: false,
+            },
+            prefix: "!ipt ".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].visibility, Visibility::Private);
+    let text = &replies[0].text;
+    for needle in [
+        "I'm ipt-bot, a bot",
+        "not a person, a therapist or a crisis service",
+        "!ipt privacy checkins on",
+        "let the moderators know",
+        "!ipt privacy",
+        "!ipt mydata delete",
+        "!ipt resources",
+    ] {
+        assert!(text.contains(needle), "welcome lacks {needle:?}: {text}");
+    }
+    assert!(
+        store
+            .member(&MemberRef::new(Platform::Matrix, "@new:example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn test_a_groups_own_crisis_lines_reach_the_member() {
+    let (store, engine, clock, _dir) = setup(Some("!mods:example.org")).await;
+    let mut settings = GroupSettings::default();
+    settings
+        .crisis_lines
+        .push(ipt_core::crisis::resources::Line {
+            name: "Our evening warmline".into(),
+            call: Some("0800 123 456".into()),
+            text: None,
+            chat: None,
+            web: None,
+            hours: Some("6pm-11pm".into()),
+            last_checked: String::new(),
+        });
+    store
+        .upsert_group(
+            &NewGroup {
+                platform: Platform::Matrix,
+                external_id: "!g:example.org".into(),
+                moderator_channel: Some("!mods:example.org".into()),
+                region: "GB".into(),
+                timezone: "Europe/London".into(),
+                checkin_cron: None,
+                settings,
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    engine
+        .handle(message("!g:example.org", "i want to kill myself"))
+        .await
+        .unwrap();
+    let support = store
+        .delivery("alert-1-opened-urgent-member")
+        .await
+        .unwrap()
+        .expect("member delivery");
+    let text = &support.payload.text;
+    assert!(
+        text.contains("Samaritans")
+            && text.contains("Our evening warmline: call 0800 123 456 (6pm-11pm)"),
+        "{text}"
+    );
+    let listed = reply(&engine, command("resources", "", false)).await;
+    assert!(listed.contains("Our evening warmline"), "{listed}");
+}

@@ -133,6 +133,15 @@ async fn test_group_upsert_updates_in_place(store: Arc<dyn Store>) {
     changed.settings = GroupSettings {
         alert_excerpts: true,
         escalate_after_secs: 120,
+        crisis_lines: vec![ipt_core::crisis::resources::Line {
+            name: "Our warmline".into(),
+            call: None,
+            text: Some("HI to 5000".into()),
+            chat: None,
+            web: None,
+            hours: None,
+            last_checked: String::new(),
+        }],
     };
     let second = store.upsert_group(&changed, t(5)).await.unwrap();
     assert_eq!(first.id, second.id);
@@ -146,6 +155,7 @@ async fn test_group_upsert_updates_in_place(store: Arc<dyn Store>) {
     assert_eq!(found, second);
     assert!(found.settings.alert_excerpts);
     assert_eq!(found.settings.escalate_after_secs, 120);
+    assert_eq!(found.settings.crisis_lines, changed.settings.crisis_lines);
     assert!(
         store
             .group(Platform::Discord, "!g:example.org")

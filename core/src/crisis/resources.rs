@@ -3,10 +3,10 @@
 
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One helpline.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Line {
     /// Its name.
@@ -26,7 +26,9 @@ pub struct Line {
     /// Opening hours, where known.
     #[serde(default)]
     pub hours: Option<String>,
-    /// When the entry was last checked (YYYY-MM-DD).
+    /// When the entry was last checked (YYYY-MM-DD). Required in the data
+    /// file (a test checks it); a group's own lines from config may omit it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub last_checked: String,
 }
 
@@ -83,13 +85,14 @@ impl Resources {
     }
 
     /// The message listing what to do and whom to reach, for a region code
-    /// (or none known). Plain text; warm, direct, no promise of secrecy.
-    pub fn message(&self, region: Option<&str>) -> String {
+    /// (or none known) and the group's own lines. Plain text; warm, direct,
+    /// no promise of secrecy.
+    pub fn message(&self, region: Option<&str>, local: &[Line]) -> String {
         format!(
             "If you might act on thoughts of suicide or self-harm, or you are in danger now, \
              please call {} now.\n\n{}",
             self.emergency(region),
-            self.lines(region)
+            self.lines(region, local)
         )
     }
 
@@ -100,9 +103,10 @@ impl Resources {
             .map_or(&self.fallback.emergency, |r| &r.emergency)
     }
 
-    /// The helplines for a region (or the directories), ending with a line
-    /// that reaching out is a good step.
-    pub fn lines(&self, region: Option<&str>) -> String {
+    /// The helplines for a region (or the directories), then the lines the
+    /// group's moderators added in config, ending with a line that reaching
+    /// out is a good step.
+    pub fn lines(&self, region: Option<&str>, local: &[Line]) -> String {
         let mut out = String::new();
         let directories: Vec<&str> = self
             .fallback
@@ -129,6 +133,12 @@ impl Resources {
                 for line in &self.fallback.directories {
                     out.push_str(&format!("- {}\n", describe(line)));
                 }
+            }
+        }
+        if !local.is_empty() {
+            out.push_str("\nYour group's moderators also suggest:\n");
+            for line in local {
+                out.push_str(&format!("- {}\n", describe(line)));
             }
         }
         out.push_str(
@@ -200,24 +210,41 @@ mod tests {
     #[test]
     fn message_names_the_emergency_number_and_lines() {
         let r = Resources::embedded();
-        let us = r.message(Some("us"));
+        let us = r.message(Some("us"), &[]);
         assert!(us.contains("call 911 now"), "{us}");
         assert!(
             us.contains("988 Suicide & Crisis Lifeline: call 988, text 988 (24/7)"),
             "{us}"
         );
-        let gb = r.message(Some("GB"));
+        let gb = r.message(Some("GB"), &[]);
         assert!(
             gb.contains("call 999 now") && gb.contains("Samaritans: call 116 123"),
             "{gb}"
         );
-        let elsewhere = r.message(Some("JP"));
+        let elsewhere = r.message(Some("JP"), &[]);
         assert!(
             elsewhere.contains("your local emergency number")
                 && elsewhere.contains("findahelpline.com"),
             "{elsewhere}"
         );
-        assert_eq!(r.message(None), elsewhere);
+        assert_eq!(r.message(None, &[]), elsewhere);
+        let local = Line {
+            name: "Our peer warmline".into(),
+            call: Some("0800 000 000".into()),
+            text: None,
+            chat: None,
+            web: None,
+            hours: Some("evenings".into()),
+            last_checked: String::new(),
+        };
+        let with_local = r.message(Some("GB"), std::slice::from_ref(&local));
+        assert!(
+            with_local.starts_with(&gb[..gb.find("\nReaching out").expect("closing line")])
+                && with_local.contains(
+                    "Your group's moderators also suggest:\n- Our peer warmline: call 0800 000 000 (evenings)"
+                ),
+            "{with_local}"
+        );
         for m in [us, gb, elsewhere] {
             assert!(
                 !m.to_lowercase().contains("secret"),
