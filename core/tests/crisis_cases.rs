@@ -117,3 +117,60 @@ fn test_context_rules_never_hide_a_real_crisis() {
         ),
     ]);
 }
+
+/// Chat shorthand and everyday phrasings added after the held-out set
+/// showed what the first patterns missed. Written for this test.
+#[test]
+fn test_shorthand_and_everyday_phrasings() {
+    check(&[
+        ("evry1 wud b better off w/o me", Level::Concern),
+        ("i think id rather just stop existing", Level::Concern),
+        ("nothing is ever gonna change for me", Level::Concern),
+        ("i hope i dont wake up tmrw", Level::Concern),
+        ("i wish i had never been born", Level::Concern),
+        ("thinking about how to off myself", Level::Urgent),
+        ("the urge to cut is back", Level::Urgent),
+        ("relapsed with sh again after 6 months", Level::Urgent),
+        ("i wanna unalive so bad", Level::Urgent),
+        ("swallowed 40 of my tablets an hour ago", Level::Imminent),
+        ("i'm on the bridge now. sorry everyone", Level::Imminent),
+        ("if you're reading this i'm already gone", Level::Imminent),
+        ("left notes for my family. bye", Level::Imminent),
+        (
+            "my guitar goes to whoever wants it, not coming back. bye all",
+            Level::Imminent,
+        ),
+    ]);
+}
+
+/// Ordinary talk that shares words with the new patterns.
+#[test]
+fn test_new_patterns_keep_ordinary_talk_quiet() {
+    check(&[
+        ("so proud of myself for going to the gym", Level::None),
+        ("took my pills this morning as usual", Level::None),
+        ("overdosed on chocolate at the party lol", Level::None),
+        ("my phone unalived itself in the bath", Level::None),
+        (
+            "this is goodbye to my old flat, moving tomorrow!",
+            Level::None,
+        ),
+        ("bye all, off to bed", Level::None),
+        ("i never wake up on time for work", Level::None),
+        ("the file does not exist on the server", Level::None),
+        (
+            "we stood on the bridge and watched the fireworks",
+            Level::None,
+        ),
+        ("i cut my hair short again", Level::None),
+        ("ten years since my dads suicide, miss him", Level::None),
+        (
+            "two years ago i was suicidal. therapy helped, im doing well now",
+            Level::None,
+        ),
+        (
+            "for years i wanted to die and nothing helped",
+            Level::Urgent,
+        ),
+    ]);
+}

@@ -2,8 +2,10 @@
 //!
 //! A pattern is a sequence of slots over normalised words. A slot lists
 //! alternatives separated by `|`; a trailing `*` matches any word starting
-//! so; `~N` skips up to N words. Words are compared squeezed (runs of a
-//! letter collapsed), so "killlll" and "kill" are alike.
+//! so; `~N` skips up to N words; `#` is a number of 10 or more; `$` is the
+//! end of the sentence (it matches without taking a word). Words are
+//! compared squeezed (runs of a letter collapsed), so "killlll" and "kill"
+//! are alike; patterns are written plainly and squeezed when loaded.
 
 use std::sync::OnceLock;
 
@@ -45,6 +47,18 @@ pub(super) enum Kind {
     Intent,
     /// Jumping, which needs a place and an intent.
     Jump,
+    /// Being at a high place or the tracks ("on the bridge", "at the tracks").
+    PlaceAt,
+    /// "Right now", for presence at a place or means at hand.
+    Now,
+    /// Readiness said outright ("i think im ready").
+    Ready,
+    /// Pills or a bottle taken, said plainly ("took the tablets"): only
+    /// with a goodbye or a time.
+    Took,
+    /// Things handed on ("whoever wants my guitar"): only with a goodbye
+    /// or an absence.
+    GiveAway,
 }
 
 const PATTERNS: &[(Kind, &str)] = &[
@@ -54,7 +68,6 @@ const PATTERNS: &[(Kind, &str)] = &[
         "kil|kiling|kils|unalive|unaliving myself|myslf|meself",
     ),
     (Kind::Active, "kil|kiling|unalive my self"),
-    (Kind::Active, "kms"),
     (Kind::Active, "end|ending|take|taking my ~1 life"),
     (Kind::Active, "end|ending it al"),
     (Kind::Active, "feel|felt like ending|end it"),
@@ -72,31 +85,180 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Active, "do not want to live"),
     (
         Kind::Active,
-        "cut|cuting|burn|burning|hurt|hurting|harm|harming|hit|hiting|starve|starving myself",
+        "cut|cuting|burn|burning|burned|burnt|hurt|hurting|harm|harming|hit|hiting|starve|starving myself",
     ),
     (
         Kind::Active,
         "cut|cuting|burn|burning|hurt|hurting|harm|harming my self",
     ),
-    (Kind::Active, "self harm*"),
-    (Kind::Active, "selfharm*"),
+    (Kind::ActiveGeneric, "self harm*"),
+    (Kind::ActiveGeneric, "selfharm*"),
     (Kind::Active, "how to kil|end myself|my"),
+    (Kind::Active, "hang|hanging|hanged myself"),
+    // "off myself" squeezes to "of myself", as in "proud of myself": only
+    // after a word that makes it a verb.
+    (
+        Kind::Active,
+        "to|wanna|gonna|would|could|might|will|just|gona|wana|ill|should of myself",
+    ),
+    (Kind::Active, "take|taking|took my own life"),
+    // Self-harm in everyday words.
+    (Kind::Active, "cut|cutting|cuts again"),
+    (Kind::Active, "cut|cutting for the first time in"),
+    (
+        Kind::Active,
+        "relapsed|relapse|relapsing ~2 sh|cut|cutting|selfharm|harm|self|burning|burn",
+    ),
+    (Kind::Active, "sh urge*|relapse*|again|scars"),
+    (Kind::Active, "urge|urges to cut|hurt|harm|burn|sh|bleed"),
+    (
+        Kind::Active,
+        "want|wanna|wana|need|going|gonna|gona to cut|bleed $",
+    ),
+    (
+        Kind::Active,
+        "scratched|scratching|picked|picking|hit|hitting|punched|punching|burned|burnt ~4 till|until|til ~1 bled|bleed|bleeding|opened|bruised",
+    ),
+    (Kind::Active, "make|made|making myself bleed"),
+    (
+        Kind::Active,
+        "scratched|scratching|scratch my ~1 arms|wrists|skin|legs up|again|raw|open",
+    ),
+    (Kind::Active, "want|wanted|wanting|ned to end things"),
+    (Kind::Active, "want is to die"),
+    (Kind::Active, "want|wana to be dead"),
     // Active, needs the writer as subject.
     (
         Kind::ActiveGeneric,
         "suicid*|sucid*|suicd*|sewerslide|unalived",
     ),
     (Kind::ActiveGeneric, "sewer slide"),
-    (Kind::ActiveGeneric, "want|wanting|wish|ready|going to die"),
+    (Kind::ActiveGeneric, "kms|unalive|unaliving"),
+    (
+        Kind::ActiveGeneric,
+        "want|wanted|wanting|wish|ready|going to die",
+    ),
     (Kind::ActiveGeneric, "wana|gona die"),
     (Kind::ActiveGeneric, "overdose|overdosing|overdosed"),
     (Kind::ActiveGeneric, "cant wait to die"),
     // Vague: needs a time, a plan or a goodbye.
     (Kind::Vague, "end|ending it"),
-    (Kind::Vague, "do it"),
+    (Kind::Vague, "end|ending things"),
+    (Kind::Vague, "do|doing it"),
     (Kind::Vague, "go through with it"),
     // Passive.
     (Kind::Passive, "beter off ~1 without me"),
+    (Kind::Passive, "beter without me"),
+    (Kind::Passive, "favour|favor by not being|dying|leaving"),
+    (Kind::Passive, "not being here|around ~1 anymore"),
+    (Kind::Passive, "waste of space|oxygen|air"),
+    (
+        Kind::Passive,
+        "hope|hoping|wish|wishing|want|mind|rather ~3 not|dont|never|wont wake|waking up",
+    ),
+    (Kind::Passive, "dont want to wake up $"),
+    (
+        Kind::Passive,
+        "dont want to wake up anymore|again|tomorrow|ever",
+    ),
+    (Kind::Passive, "die|dying in my sleep"),
+    (Kind::Passive, "no way out ~2 $"),
+    (Kind::Passive, "feel|feeling|so ~2 trapped"),
+    (
+        Kind::Passive,
+        "nothing ~2 ever ~3 better|change|changes|improve|improves",
+    ),
+    (
+        Kind::Passive,
+        "nothing ~2 going to ~1 better|change|improve",
+    ),
+    (Kind::Passive, "never ~1 be happy"),
+    (
+        Kind::Passive,
+        "dont think ~2 ever ~1 be happy|better|okay|ok",
+    ),
+    (Kind::Passive, "dont|cant see ~1 future"),
+    (Kind::Passive, "no future $"),
+    (Kind::Passive, "no future for|left"),
+    (Kind::Passive, "everything|life|all ~2 pointless"),
+    (Kind::Passive, "whats the point $"),
+    (Kind::Passive, "i give up $"),
+    (
+        Kind::Passive,
+        "wish|want|wanna|wana|need|like|rather|could ~3 not|stop|quit exist|existing",
+    ),
+    (
+        Kind::Passive,
+        "hope|hoping|wish|wishing ~2 something|anything ~2 happens|happen to me",
+    ),
+    (Kind::Passive, "how much longer ~3 keep going"),
+    (Kind::Passive, "how much longer ~3 go|hold on"),
+    (Kind::Passive, "how much longer ~3 do|take this|it"),
+    (Kind::Passive, "wouldnt mind ~2 not|never wake|waking up"),
+    (Kind::Passive, "wouldnt mind ~2 if i died|didnt"),
+    (
+        Kind::Passive,
+        "hit by a ~1 bus|car|train|truck ~4 wouldnt|not mind",
+    ),
+    (Kind::Passive, "cant keep going $"),
+    (
+        Kind::Passive,
+        "dont|doesnt|wouldnt|didnt think anyone|anybody would ~1 care|notice|miss",
+    ),
+    (
+        Kind::Passive,
+        "dont|doesnt|wouldnt care ~1 if|whether i live|die",
+    ),
+    (Kind::Passive, "done with ~1 everything|life|living"),
+    (Kind::Passive, "wish ~3 never ~1 born"),
+    (
+        Kind::Passive,
+        "theyd|everyone|everybody|all|they ~2 be better off $",
+    ),
+    (Kind::Passive, "drain|burden on"),
+    (Kind::Passive, "such a drain"),
+    (
+        Kind::Passive,
+        "hope|hoping|wish|wishing ~3 hit by a ~1 bus|car|train|truck",
+    ),
+    (Kind::Passive, "bus|car|train|truck hit|hits|ran me ~5 mind"),
+    (Kind::Passive, "hit by a ~1 bus|car|train|truck ~5 mind"),
+    (Kind::Passive, "not be here ~1 anymore"),
+    (Kind::Passive, "not be here $"),
+    (
+        Kind::Passive,
+        "wish|want|wana|could|like|love|hoping ~3 fade|vanish|disappear",
+    ),
+    (Kind::Passive, "no light at the end"),
+    (Kind::Passive, "love ~3 not|stop exist|existing"),
+    (Kind::Passive, "no hope ~1 left|$"),
+    (Kind::Passive, "given|gave up hoping|hope"),
+    (Kind::Passive, "lost ~1 hope"),
+    (Kind::Passive, "if i ~1 wasnt|werent here|around"),
+    (
+        Kind::Passive,
+        "easier|better for everyone|everybody ~1 if i",
+    ),
+    (
+        Kind::Passive,
+        "dont|doesnt|didnt want to be here ~1 anymore",
+    ),
+    (Kind::Passive, "dont|doesnt|didnt want to be here $"),
+    (
+        Kind::Passive,
+        "wouldnt|dont|wont care if i ~1 didnt|dont|never wake|woke up",
+    ),
+    (Kind::Passive, "if i ~4 never woke|wake up"),
+    (Kind::Passive, "knackered|fed up ~1 of life|living|existing"),
+    (Kind::Passive, "nothing ~2 ever ~3 goes right"),
+    (Kind::Passive, "taking up space|oxygen|air"),
+    (Kind::Passive, "point of|in me"),
+    (Kind::Passive, "dont think i can go on"),
+    (Kind::Passive, "dont think i can keep going"),
+    (Kind::Passive, "cant see a way forward|out"),
+    (Kind::Passive, "had enough of living|life|existing"),
+    (Kind::Passive, "cant do this any more"),
+    (Kind::Passive, "cant take it|this any more"),
     (Kind::Passive, "beter off if i|im"),
     (Kind::Passive, "wish|want ~3 disappear|vanish"),
     (
@@ -117,29 +279,35 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Passive, "nothing left for me"),
     (Kind::Passive, "nothing to live for"),
     (Kind::Passive, "no reason to live"),
-    (Kind::Passive, "nobody|noone would ~1 miss|care"),
-    (Kind::Passive, "no one would ~1 miss|care"),
+    (Kind::Passive, "nobody|noone would ~1 miss|care|notice|come"),
+    (Kind::Passive, "no one would ~1 miss|care|notice|come"),
     (Kind::Passive, "nobody|noone cares"),
     (Kind::Passive, "no one cares"),
     (Kind::Passive, "if i was|were gone"),
     (Kind::Passive, "never get|be|going ~1 beter"),
-    (Kind::Passive, "not|never wake up"),
+    (Kind::Passive, "not|never wake up $"),
+    (
+        Kind::Passive,
+        "not|never wake up again|anymore|tomorrow|ever",
+    ),
     (Kind::Passive, "sleep forever"),
     (
         Kind::Passive,
-        "exhausted|tired|sick by|of life|living|existing|being",
+        "exhausted|tired|sick by|of life|living|existing|being|fighting",
     ),
     (Kind::Passive, "hopeles*"),
-    (Kind::Passive, "wish i was|had never|not been born"),
+    (Kind::Passive, "wish i was|were|had never|not ~1 born"),
     (Kind::Passive, "wish i didnt exist"),
     (Kind::Passive, "dont want to exist"),
     (Kind::Passive, "dont want to be here ~1 anymore"),
     (Kind::Passive, "hate my life"),
     (Kind::Passive, "hate being alive"),
-    (Kind::Passive, "want it al|everything to stop|end"),
+    (Kind::Passive, "want it all to stop|end"),
+    (Kind::Passive, "want everything to stop|end"),
     (Kind::Passive, "give up on ~1 life|everything"),
     // Goodbyes.
-    (Kind::FarewellStrong, "this will be|is my last"),
+    (Kind::FarewellStrong, "this will be my last"),
+    (Kind::FarewellStrong, "this is my last"),
     (Kind::FarewellStrong, "my last goodbye"),
     (Kind::FarewellStrong, "final goodbye"),
     (
@@ -147,19 +315,65 @@ const PATTERNS: &[(Kind, &str)] = &[
         "giving|gave away my|al ~1 things|stuf|belongings|posesions",
     ),
     (Kind::FarewellStrong, "suicide note"),
-    (Kind::FarewellStrong, "its been nice knowing"),
+    (Kind::FarewellStrong, "nice knowing"),
+    (Kind::FarewellStrong, "this is goodbye"),
+    (Kind::FarewellStrong, "if ~2 reading this ~2 gone|dead"),
+    (Kind::FarewellStrong, "by the time ~2 read this"),
+    (Kind::FarewellStrong, "after|when|once im gone|dead"),
+    (Kind::FarewellStrong, "dont look for me"),
+    (Kind::FarewellStrong, "dont come looking for me"),
+    (Kind::FarewellStrong, "logging|signing off forever"),
+    (Kind::FarewellStrong, "logging|signing off for good"),
+    (Kind::FarewellStrong, "wont need ~2 where im going"),
     (Kind::FarewellStrong, "goodbye|godbye|bye forever"),
     (Kind::FarewellWeak, "goodbye|godbye|farewel"),
-    (Kind::FarewellWeak, "saying bye"),
+    (Kind::FarewellWeak, "saying|said|say bye|goodbye"),
+    (
+        Kind::FarewellWeak,
+        "bye ~1 everyone|everybody|all|guys|server|forever",
+    ),
+    (Kind::FarewellWeak, "sorry everyone|everybody|all|guys"),
+    (Kind::FarewellWeak, "love you all"),
+    (Kind::FarewellWeak, "im so sorry $"),
+    (Kind::FarewellWeak, "final|last message|post|words|goodbye"),
+    (
+        Kind::FarewellWeak,
+        "one last chat|message|post|goodbye|time",
+    ),
+    (
+        Kind::FarewellWeak,
+        "tell ~1 my|our ~1 mum|mom|dad|family|kids|parents|sister|brother|wife|husband|partner|girlfriend|boyfriend ~2 loved|love|sorry",
+    ),
+    (
+        Kind::FarewellWeak,
+        "take care of ~1 yourselves|urselves|eachother",
+    ),
+    (Kind::FarewellWeak, "take care of each other"),
+    (Kind::FarewellWeak, "bye $"),
     (Kind::FarewellWeak, "my last message|post|words"),
     (Kind::FarewellWeak, "thank you for everything"),
-    (Kind::Letters, "leters|leter|note|notes to my|everyone"),
+    (Kind::FarewellWeak, "thanks for everything|listening"),
+    (Kind::FarewellWeak, "thank you for listening"),
+    (
+        Kind::FarewellWeak,
+        "wanted someone|everyone|people|you to know",
+    ),
+    (
+        Kind::Letters,
+        "letters|letter|note|notes to|for my|everyone",
+    ),
     (
         Kind::Letters,
         "writen|wrote|writing ~2 leters|leter|note|notes",
     ),
     (Kind::Absence, "wont be around|here"),
     (Kind::Absence, "wil not be around|here"),
+    (Kind::Absence, "not coming back"),
+    (
+        Kind::Absence,
+        "wont need ~1 anything|it|them|em|my ~2 after",
+    ),
+    (Kind::Absence, "deleting|deleted my ~1 accounts|account"),
     // Acts in progress.
     (
         Kind::Act,
@@ -169,6 +383,12 @@ const PATTERNS: &[(Kind, &str)] = &[
         Kind::Act,
         "swalowed|took|taken ~2 handful|bottle|al my|al the",
     ),
+    (
+        Kind::Act,
+        "took|taken|swallowed|downed|taking ~3 all|bunch|whole|everything|entire|lot|many|extra|# ~4 pills|tablets|meds|medication|medicine|bottle|cabinet|painkillers",
+    ),
+    (Kind::Act, "cut ~3 too deep"),
+    (Kind::Act, "wont stop bleeding"),
     // Boosters.
     (
         Kind::Time,
@@ -177,29 +397,68 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Time, "right now"),
     (Kind::Time, "after everyone"),
     (Kind::Time, "in an hour"),
-    (Kind::Time, "this evening"),
+    (Kind::Time, "this evening|week|weekend"),
+    (Kind::Time, "counting down"),
+    (Kind::Time, "after tonight|today|this"),
+    (Kind::Time, "once|when it gets dark"),
+    (Kind::Now, "now"),
+    (Kind::Ready, "im ready"),
+    (Kind::Ready, "i am ready"),
+    (Kind::GiveAway, "whoever wants my"),
+    (Kind::GiveAway, "can have my"),
+    (Kind::GiveAway, "gave|giving|give ~1 my ~2 to"),
+    (
+        Kind::PlaceAt,
+        "on|at|standing|stood|up|near|sat|sitting|to the ~1 bridge*|track*|roof*|ledge*|cliff*|platform*|edge|railway|multi*",
+    ),
+    (
+        Kind::PlaceAt,
+        "top of the|a ~2 bridge*|building|roof*|multi*|carpark|tower|cliff*",
+    ),
     (Kind::Plan, "everything is sorted|ready|planed|set"),
     (Kind::Plan, "everythings sorted|ready|planed|set"),
     (Kind::Plan, "have|got everything i ned"),
     (Kind::Plan, "have|got|made a plan"),
     (Kind::Plan, "decided"),
+    (Kind::Plan, "made up my mind"),
+    (Kind::Plan, "plan is set|ready|made"),
+    (Kind::Plan, "picked the|a spot|place|day|date"),
+    (Kind::Plan, "set a date"),
+    (Kind::Plan, "its happening"),
+    (Kind::Plan, "i mean it this time"),
     (Kind::Plan, "planing|planed"),
     (Kind::Stash, "pils|tablets ready|stockpiled|saved|colected"),
     (Kind::Stash, "got|have the|al ~1 pils|tablets"),
-    (Kind::Stash, "emojipils|emojiknife|emojigun|emojirope"),
+    (Kind::Stash, "emojipills|emojiknife|emojigun|emojirope"),
+    (Kind::Stash, "bought|got|have the|a rope"),
+    (Kind::Stash, "pills|tablets|meds ~2 counted|lined|laid"),
+    (
+        Kind::Stash,
+        "saved|stockpiled|saving|hoarded ~2 meds|pills|tablets",
+    ),
+    (Kind::Stash, "with a blade|knife|razor"),
+    (Kind::Stash, "a|the rope in|under|ready"),
+    (Kind::Plan, "bought|got|have what i need"),
+    (
+        Kind::Took,
+        "took|taken|swallowed the|my ~1 pills|tablets|meds",
+    ),
+    (Kind::Took, "drank|downed a bottle"),
     (
         Kind::Place,
         "rof|bridge|ledge|clif|edge|window|building|tracks",
     ),
     (Kind::Intent, "going|about|planing|ready|decided to"),
     (Kind::Intent, "gona"),
-    (Kind::Intent, "im taking|taking them"),
+    (Kind::Intent, "im taking"),
+    (Kind::Intent, "taking them"),
+    (Kind::Intent, "using|use it"),
     (Kind::Jump, "jump|jumping"),
 ];
 
 /// Words that, just before a signal, negate it.
 const NEGATORS: &[&str] = &[
-    "not", "never", "no", "dont", "wont", "wouldnt", "isnt", "arent", "nor", "without",
+    "not", "never", "no", "dont", "wont", "wouldnt", "isnt", "arent", "nor", "without", "stopped",
 ];
 /// Subjects that make a generic signal about someone else.
 const OTHERS: &[&str] = &[
@@ -260,6 +519,32 @@ const OTHERS: &[&str] = &[
     "students",
     "patient",
     "client",
+    "therapist",
+    "doctor",
+    "counsellor",
+    "counselor",
+    "nurse",
+    "teacher",
+    "boss",
+    "mate",
+    "flatmate",
+    "roommate",
+    "colleague",
+    "coworker",
+    "neighbour",
+    "neighbor",
+    "grandma",
+    "grandad",
+    "grandpa",
+    "nan",
+    "podcast",
+    "episode",
+    "documentary",
+    "series",
+    "video",
+    "lecture",
+    "campaign",
+    "charity",
 ];
 /// Subjects that make a generic signal about the writer.
 const SELF: &[&str] = &["i", "im", "ive", "id", "ill", "me", "my", "myself", "mine"];
@@ -299,6 +584,7 @@ const HELPING: &[&str] = &[
 /// Past-tense markers, and words saying things are better now.
 const PAST: &[&str] = &[
     "was", "were", "used", "ago", "had", "back", "college", "teen", "teenager", "school", "once",
+    "year", "years", "yrs",
 ];
 const RECOVERY: &[&str] = &[
     "beter",
@@ -311,6 +597,60 @@ const RECOVERY: &[&str] = &[
     "okay",
     "fine",
     "good",
+    "well",
+    "clean",
+    "proud",
+    "happier",
+    "stable",
+    "faded",
+];
+/// Laughter that makes "i want to die" a figure of speech.
+const LAUGHING: &[&str] = &[
+    "emojilaugh",
+    "lmao",
+    "lmfao",
+    "haha",
+    "hahaha",
+    "rofl",
+    "omg",
+];
+/// What one is hopeless about when it is not life ("hopeless at maths").
+const NOT_LIFE: &[&str] = &["at", "about", "with", "when"];
+/// Words after "overdosed on" that make it a real overdose; anything else
+/// ("overdosed on cookies") is a figure of speech.
+const DRUGS: &[&str] = &[
+    "my",
+    "pills",
+    "pill",
+    "tablets",
+    "meds",
+    "medication",
+    "medicine",
+    "sleeping",
+    "pain",
+    "painkillers",
+    "drugs",
+    "insulin",
+    "paracetamol",
+    "tylenol",
+    "heroin",
+    "antidepressants",
+    "alcohol",
+    "them",
+    "it",
+    "something",
+];
+/// Objects that show a generic signal is about someone or something else
+/// ("my laptop unalived itself").
+const OBJECTS: &[&str] = &[
+    "itself",
+    "himself",
+    "herself",
+    "themselves",
+    "yourself",
+    "him",
+    "her",
+    "them",
 ];
 
 #[derive(Debug)]
@@ -323,12 +663,16 @@ struct Pattern {
 enum Slot {
     Words(Vec<Word>),
     Gap(usize),
+    /// The end of the sentence; takes no word.
+    End,
 }
 
 #[derive(Debug)]
 enum Word {
     Exact(String),
     Prefix(String),
+    /// A number of 10 or more ("took 30 of my pills").
+    Many,
 }
 
 impl Word {
@@ -336,6 +680,11 @@ impl Word {
         match self {
             Word::Exact(w) => w == token,
             Word::Prefix(p) => token.starts_with(p.as_str()),
+            Word::Many => {
+                token.len() >= 2
+                    && token.bytes().all(|b| b.is_ascii_digit())
+                    && token.trim_start_matches('0').len() >= 2
+            }
         }
     }
 }
@@ -372,10 +721,12 @@ impl Lexicon {
                         .split(' ')
                         .map(|slot| match slot.strip_prefix('~') {
                             Some(n) => Slot::Gap(n.parse().expect("gap size")),
+                            None if slot == "$" => Slot::End,
                             None => Slot::Words(
                                 slot.split('|')
                                     .map(|w| match w.strip_suffix('*') {
                                         Some(p) => Word::Prefix(squeeze(p)),
+                                        None if w == "#" => Word::Many,
                                         None => Word::Exact(squeeze(w)),
                                     })
                                     .collect(),
@@ -398,6 +749,7 @@ impl Lexicon {
                         Word::Prefix(p) => {
                             by_prefix[usize::from(p.as_bytes()[0])].push((p.clone(), i))
                         }
+                        Word::Many => panic!("a pattern must not start with a number"),
                     }
                 }
             }
@@ -476,6 +828,11 @@ impl Lexicon {
         let mut place = false;
         let mut intent = false;
         let mut jump = false;
+        let mut place_at = false;
+        let mut now = false;
+        let mut ready = false;
+        let mut give_away = false;
+        let mut took = 0;
 
         for f in found {
             let phrase = (f.start..f.end)
@@ -488,6 +845,12 @@ impl Lexicon {
             );
             if needs_context && let Some(reason) = set_aside(&tokens, &f, &self.helping) {
                 signals.push(format!("{reason}: \"{phrase}\""));
+                continue;
+            }
+            if matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
+                && farewell_to_a_thing(&tokens, &f)
+            {
+                signals.push(format!("goodbye to a place or thing: \"{phrase}\""));
                 continue;
             }
             let label = match f.kind {
@@ -547,25 +910,55 @@ impl Lexicon {
                     jump = true;
                     "jump"
                 }
+                Kind::PlaceAt => {
+                    place_at = true;
+                    "at a high place"
+                }
+                Kind::Now => {
+                    now = true;
+                    "now"
+                }
+                Kind::Ready => {
+                    ready = true;
+                    "ready"
+                }
+                Kind::Took => {
+                    took += 1;
+                    "took something"
+                }
+                Kind::GiveAway => {
+                    give_away = true;
+                    "giving things away"
+                }
             };
             signals.push(format!("{label}: \"{phrase}\""));
         }
-        let plain_text = (0..normalized.len())
-            .map(|i| normalized.plain(i))
-            .collect::<Vec<_>>()
-            .join(" ");
-        if plain_text != text.trim().to_lowercase() {
+        // Letters and digits only: punctuation and spacing alone are not
+        // a disguise.
+        let written = text
+            .chars()
+            .flat_map(char::to_lowercase)
+            .filter(|c| c.is_alphanumeric());
+        let read = (0..normalized.len())
+            .flat_map(|i| normalized.plain(i).chars())
+            .filter(|c| c.is_alphanumeric());
+        if !written.eq(read) {
             signals.push("disguised words undone".to_owned());
         }
 
+        let farewell = weak_farewell || strong_farewell;
         let level = if act
             || strong_farewell
-            || (active && (time || plan || stash || letters || weak_farewell))
-            || (vague && (time || plan || weak_farewell || letters || strong_farewell))
-            || (letters && time)
-            || (weak_farewell && absence)
-            || (jump && intent && place)
-            || (stash && (time || intent))
+            || (active && (time || plan || stash || letters || weak_farewell || place_at))
+            || (vague && (time || plan || farewell || letters || stash || ready))
+            || (letters && (time || weak_farewell))
+            || (absence && (weak_farewell || give_away || time || plan))
+            || (give_away && weak_farewell)
+            || (jump && intent && (place || time))
+            || (took > 0 && (farewell || time || took > 1))
+            || (plan && time && weak_farewell)
+            || (stash && (time || intent || weak_farewell || now || ready))
+            || (place_at && (now || weak_farewell || ready || intent || plan || passive))
         {
             Level::Imminent
         } else if active {
@@ -589,6 +982,11 @@ impl Lexicon {
                     "vague",
                     "letters",
                     "absence",
+                    "at a high place",
+                    "now",
+                    "ready",
+                    "giving things away",
+                    "took something",
                 ]
                 .iter()
                 .any(|k| s.starts_with(&format!("{k}:")))
@@ -613,6 +1011,13 @@ fn match_at(slots: &[Slot], tokens: &[&str], start: usize) -> Option<usize> {
                     None
                 }
             }
+            Slot::End => {
+                if tokens.get(at).is_none_or(|t| *t == ".") {
+                    go(rest, tokens, at)
+                } else {
+                    None
+                }
+            }
             Slot::Gap(n) => (0..=*n).find_map(|skip| {
                 if tokens[at..].iter().take(skip).any(|t| *t == ".") {
                     return None;
@@ -628,6 +1033,12 @@ fn match_at(slots: &[Slot], tokens: &[&str], start: usize) -> Option<usize> {
 /// plainly, so they are squeezed for the comparison: "good" → "god").
 fn listed(list: &[&str], token: &str) -> bool {
     list.iter().any(|w| squeezed_eq(w, token))
+}
+
+/// Someone other than the writer, plurals and possessives included
+/// ("my dads suicide", "my friends").
+fn other(token: &str) -> bool {
+    listed(OTHERS, token) || token.strip_suffix('s').is_some_and(|t| listed(OTHERS, t))
 }
 
 /// `squeeze(word) == token`, without allocating.
@@ -646,6 +1057,37 @@ fn squeezed_eq(word: &str, token: &str) -> bool {
     t.next().is_none()
 }
 
+/// Things people say goodbye to without meaning their life ("this is
+/// goodbye to my old flat").
+const LEFT_BEHIND: &[&str] = &[
+    "old",
+    "moving",
+    "move",
+    "job",
+    "house",
+    "flat",
+    "apartment",
+    "hair",
+    "summer",
+    "year",
+    "semester",
+    "term",
+    "school",
+    "office",
+    "town",
+    "city",
+    "car",
+    "phone",
+];
+
+/// "goodbye to my old apartment": a goodbye followed, in its sentence, by
+/// "to" and a place or thing.
+fn farewell_to_a_thing(tokens: &[&str], f: &Found) -> bool {
+    let rest = &tokens[f.end..];
+    let clause = &rest[..rest.iter().position(|t| *t == ".").unwrap_or(rest.len())];
+    clause.first() == Some(&"to") && clause.iter().any(|t| listed(LEFT_BEHIND, t))
+}
+
 /// Words that end a backward search for a negator or subject: "no i really
 /// want to die" is not negated.
 const STOPS: &[&str] = &["but", "and", "so", "because", "cause"];
@@ -662,12 +1104,11 @@ fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Opt
         .map_or(tokens.len(), |i| f.end + i);
     let before = &tokens[clause_start..f.start];
     let span = &tokens[f.start..f.end];
-    let after = &tokens[f.end..clause_end];
     // The words just before the signal, back to a subject or a conjunction.
     let near: Vec<&str> = before
         .iter()
         .rev()
-        .take_while(|t| !listed(SELF, t) && !listed(OTHERS, t) && !listed(STOPS, t))
+        .take_while(|t| !listed(SELF, t) && !other(t) && !listed(STOPS, t))
         .take(3)
         .copied()
         .collect();
@@ -677,6 +1118,7 @@ fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Opt
     }
     // "cut myself a slice", "cut myself off", "cut myself some slack".
     if tokens[f.start] == "cut"
+        && span.last() == Some(&"myself")
         && tokens
             .get(f.end)
             .is_some_and(|t| ["a", "some", "of", "slack", "short", "fre"].contains(t))
@@ -689,6 +1131,66 @@ fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Opt
         && tokens[f.start - 1].chars().all(|c| c.is_ascii_digit())
     {
         return Some("a distance");
+    }
+    // "overdosed on christmas cookies".
+    if tokens[f.start].starts_with("overdos")
+        && tokens.get(f.end) == Some(&"on")
+        && tokens.get(f.end + 1).is_none_or(|t| !listed(DRUGS, t))
+    {
+        return Some("a figure of speech");
+    }
+    // "my laptop unalived itself", "the boss unalived him".
+    if f.kind == Kind::ActiveGeneric && tokens.get(f.end).is_some_and(|t| listed(OBJECTS, t)) {
+        return Some("other person");
+    }
+    // "can't see a way forward with this spreadsheet", "disappear under my
+    // duvet until monday": about a thing, or for a while.
+    if f.kind == Kind::Passive
+        && tokens.get(f.end) == Some(&"with")
+        && tokens
+            .get(f.end + 1)
+            .is_some_and(|t| matches!(*t, "this" | "the" | "that"))
+    {
+        return Some("about something else");
+    }
+    if f.kind == Kind::Passive
+        && tokens[f.end - 1].starts_with("disap")
+        && tokens[f.end..clause_end]
+            .iter()
+            .any(|t| matches!(*t, "until" | "til" | "till"))
+    {
+        return Some("for a while");
+    }
+    // "ending it with my boyfriend": a relationship.
+    if f.kind == Kind::Vague && tokens.get(f.end) == Some(&"with") {
+        return Some("a relationship");
+    }
+    // "hopeless at maths", "hopeless about the football" (but not "about
+    // everything").
+    if tokens[f.start].starts_with("hopeles")
+        && tokens.get(f.end).is_some_and(|t| listed(NOT_LIFE, t))
+        && tokens.get(f.end + 1..f.end + 3).is_some_and(|w| {
+            !w.iter()
+                .any(|t| matches!(*t, "everything" | "life" | "myself" | "future"))
+        })
+    {
+        return Some("about something else");
+    }
+    // "omg i want to die 😂": laughter in the sentence, for the generic
+    // phrases only (never "kill myself").
+    if matches!(f.kind, Kind::ActiveGeneric | Kind::Passive)
+        && tokens[clause_start..clause_end.min(tokens.len())]
+            .iter()
+            .chain(
+                tokens
+                    .get(clause_end + 1..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take_while(|t| **t != "."),
+            )
+            .any(|t| listed(LAUGHING, t))
+    {
+        return Some("laughing");
     }
     // "suicide prevention": the noun as a topic (never "suicidal").
     if tokens[f.start] == "suicide" && tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t)) {
@@ -703,7 +1205,7 @@ fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Opt
         let subject = before.iter().rev().find_map(|t| {
             if listed(SELF, t) {
                 Some(true)
-            } else if listed(OTHERS, t) {
+            } else if other(t) {
                 Some(false)
             } else {
                 None
@@ -724,7 +1226,15 @@ fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Opt
     }
     // "I was suicidal in college but I'm in a much better place now": a
     // past marker before the signal and a recovery word after it.
-    if before.iter().any(|t| listed(PAST, t)) && after.iter().any(|t| listed(RECOVERY, t)) {
+    // The recovery may be told in a later sentence ("…therapy helped"),
+    // but not negated ("nothing helped").
+    let rest = &tokens[f.end..];
+    let recovered = rest.iter().enumerate().any(|(i, t)| {
+        listed(RECOVERY, t)
+            && (i == 0
+                || !listed(NEGATORS, rest[i - 1]) && !matches!(rest[i - 1], "nothing" | "nobody"))
+    });
+    if before.iter().any(|t| listed(PAST, t)) && recovered {
         return Some("past, recovered");
     }
     None

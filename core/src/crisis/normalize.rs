@@ -75,7 +75,8 @@ fn emoji_word(c: char) -> Option<&'static str> {
         '🔪' | '🗡' => "emojiknife",
         '🔫' => "emojigun",
         '🪢' => "emojirope",
-        '⚰' | '🪦' => "grave",
+        '⚰' | '🪦' => "dead",
+        '😂' | '🤣' | '😅' | '😆' => "emojilaugh",
         '💀' | '☠' => "dead",
         '🌉' => "bridge",
         '🩸' => "blood",
@@ -135,7 +136,15 @@ impl Words {
             .collect()
     }
 
+    /// Adds a word, spelling chat shorthand out ("wud" → "would").
     fn push(&mut self, word: &str) {
+        match slang(word) {
+            Some(words) => words.iter().for_each(|w| self.push_one(w)),
+            None => self.push_one(word),
+        }
+    }
+
+    fn push_one(&mut self, word: &str) {
         let a = self.plain.len() as u32;
         self.plain.push_str(word);
         self.plain_spans.push((a, self.plain.len() as u32));
@@ -162,6 +171,58 @@ impl Words {
         self.squeezed_spans
             .push((a as u32, self.squeezed.len() as u32));
     }
+}
+
+/// Chat shorthand and its plain words. Digits have already become letters
+/// inside words ("every1" arrives as "everyi").
+const SLANG: &[(&str, &[&str])] = &[
+    ("wud", &["would"]),
+    ("cud", &["could"]),
+    ("shud", &["should"]),
+    ("u", &["you"]),
+    ("b", &["be"]),
+    ("r", &["are"]),
+    ("abt", &["about"]),
+    ("jus", &["just"]),
+    ("tmrw", &["tomorrow"]),
+    ("tmr", &["tomorrow"]),
+    ("tmrow", &["tomorrow"]),
+    ("tomoz", &["tomorrow"]),
+    ("tonite", &["tonight"]),
+    ("tn", &["tonight"]),
+    ("rn", &["right", "now"]),
+    ("atm", &["right", "now"]),
+    ("everyi", &["everyone"]),
+    ("evryi", &["everyone"]),
+    ("evryone", &["everyone"]),
+    ("somei", &["someone"]),
+    ("anyi", &["anyone"]),
+    ("noi", &["noone"]),
+    ("ppl", &["people"]),
+    ("idc", &["i", "dont", "care"]),
+    ("bc", &["because"]),
+    ("cuz", &["because"]),
+    ("coz", &["because"]),
+    ("thx", &["thanks"]),
+    ("ty", &["thank", "you"]),
+];
+
+/// Bit `len` of entry `b` is set when some shorthand of that length starts
+/// with byte `b`: most words are ruled out by one lookup.
+static SLANG_GATE: std::sync::LazyLock<[u16; 128]> = std::sync::LazyLock::new(|| {
+    let mut gate = [0u16; 128];
+    for (w, _) in SLANG {
+        gate[usize::from(w.as_bytes()[0])] |= 1 << w.len();
+    }
+    gate
+});
+
+fn slang(word: &str) -> Option<&'static [&'static str]> {
+    let b = *word.as_bytes().first()?;
+    if word.len() > 8 || b >= 128 || SLANG_GATE[usize::from(b)] & (1 << word.len()) == 0 {
+        return None;
+    }
+    SLANG.iter().find(|(w, _)| *w == word).map(|(_, out)| *out)
 }
 
 /// Normalises a message into plain words separated by single spaces, with
@@ -260,6 +321,16 @@ impl Chunker {
     where
         I: Iterator<Item = char> + DoubleEndedIterator + ExactSizeIterator + Clone,
     {
+        // "w/o" is "without".
+        let mut head = chars.clone();
+        if head.next() == Some('w')
+            && head.next() == Some('/')
+            && head.next() == Some('o')
+            && head.all(|c| !c.is_alphanumeric())
+        {
+            self.word("without");
+            return;
+        }
         let alphabetic = |c: char| c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic());
         let has_letter = chars.clone().any(alphabetic);
         let body_end = chars
@@ -406,6 +477,10 @@ mod tests {
         assert_eq!(normalize("ＫＩＬＬ"), "kill");
         assert_eq!(normalize("I don't want to live"), "i dont want to live");
         assert_eq!(normalize("tonight 💊"), "tonight emojipills");
+        assert_eq!(
+            normalize("evry1 wud b better off w/o me rn"),
+            "everyone would be better off without me right now"
+        );
     }
 
     #[test]
