@@ -2,7 +2,7 @@
 //! a crisis message keeps its level when its case changes, zero-width
 //! characters are slipped in, or letters are swapped for look-alikes.
 
-use ipt_core::crisis::{Level, assess};
+use ipt_core::crisis::{Level, assess, normalize};
 use proptest::prelude::*;
 
 const POSITIVE: &[&str] = &[
@@ -39,6 +39,16 @@ proptest! {
     fn never_panics_on_any_text(text in "\\PC{0,2000}") {
         let a = assess(&text);
         prop_assert!(a.level >= Level::None);
+    }
+
+    #[test]
+    fn the_ascii_fast_path_reads_like_the_general_one(text in "[ -~]{0,200}") {
+        // A non-ASCII word at the end sends the whole text down the general
+        // path; the words before it must come out the same.
+        let general = normalize(&format!("{text} naïve"));
+        let fast = normalize(&text);
+        let expected = if fast.is_empty() { "naïve".to_owned() } else { format!("{fast} naïve") };
+        prop_assert_eq!(general, expected, "{:?}", text);
     }
 
     #[test]

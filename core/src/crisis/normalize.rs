@@ -105,53 +105,151 @@ fn leet(c: char) -> Option<char> {
 /// per word.
 #[derive(Debug, Default)]
 pub struct Words {
+    /// Whether the plain forms are kept: matching needs only the squeezed
+    /// ones, so the hot path skips them.
+    keep_plain: bool,
     plain: String,
     plain_spans: Vec<(u32, u32)>,
     squeezed: String,
+    /// Where each squeezed word is: in `squeezed`, or (marked with
+    /// [`IN_TEXT`]) in the message itself, for words that needed no
+    /// change; those are not copied at all.
     squeezed_spans: Vec<(u32, u32)>,
+    /// The address and length of the message being read.
+    text: (usize, usize),
+    /// Whether reading ASCII text changed a word beyond case and
+    /// punctuation: leet, letters joined, shorthand spelt out.
+    disguised: bool,
 }
 
+/// A word's length and first eight bytes: comparing two of these settles
+/// most word comparisons without a call to `memcmp`, which was the largest
+/// cost of matching ordinary chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Key(u64, usize);
+
+impl Key {
+    pub(super) fn of(word: &str) -> Key {
+        let mut head = 0u64;
+        for (i, &b) in word.as_bytes().iter().take(8).enumerate() {
+            head |= u64::from(b) << (8 * i);
+        }
+        Key(head, word.len())
+    }
+
+    /// Whether `word` (whose key is `self`) equals `other` (key `theirs`).
+    pub(super) fn same(self, word: &str, theirs: Key, other: &str) -> bool {
+        self == theirs && (self.1 <= 8 || word == other)
+    }
+
+    /// Whether `other` (key `theirs`) starts with `prefix` (key `self`).
+    pub(super) fn starts(self, prefix: &str, theirs: Key, other: &str) -> bool {
+        if self.1 > theirs.1 {
+            return false;
+        }
+        if self.1 <= 8 {
+            let mask = if self.1 == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * self.1)) - 1
+            };
+            theirs.0 & mask == self.0
+        } else {
+            other.starts_with(prefix)
+        }
+    }
+}
+
+/// Marks a span of the message itself rather than of `Words::squeezed`.
+const IN_TEXT: u32 = 1 << 31;
+
 impl Words {
+    /// Whether ASCII text was changed beyond case and punctuation (leet,
+    /// letters joined, shorthand); says nothing for other text.
+    pub fn ascii_disguised(&self) -> bool {
+        self.disguised
+    }
+
     /// Number of words.
     pub fn len(&self) -> usize {
-        self.plain_spans.len()
+        self.squeezed_spans.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.plain_spans.is_empty()
+        self.squeezed_spans.is_empty()
     }
 
-    /// Word `i` as normalised.
+    /// Word `i` as normalised (only from [`words`], which keeps them).
     pub fn plain(&self, i: usize) -> &str {
         let (a, b) = self.plain_spans[i];
         &self.plain[a as usize..b as usize]
     }
 
-    /// Every word, squeezed, for matching.
-    pub fn squeezed(&self) -> Vec<&str> {
-        self.squeezed_spans
-            .iter()
-            .map(|&(a, b)| &self.squeezed[a as usize..b as usize])
-            .collect()
+    /// Empties the words, keeping the buffers, sized for `len` bytes.
+    fn clear(&mut self, len: usize) {
+        self.disguised = false;
+        self.plain.clear();
+        self.plain_spans.clear();
+        self.squeezed.clear();
+        self.squeezed_spans.clear();
+        // Sized once from the input: growing these buffers was a quarter
+        // of the detector's time.
+        if self.keep_plain {
+            self.plain.reserve(len + 8);
+            self.plain_spans.reserve(len / 3 + 4);
+        }
+        self.squeezed.reserve(len + 8);
+        self.squeezed_spans.reserve(len / 3 + 4);
     }
 
     /// Adds a word, spelling chat shorthand out ("wud" → "would").
     fn push(&mut self, word: &str) {
         match slang(word) {
-            Some(words) => words.iter().for_each(|w| self.push_one(w)),
+            Some(words) => {
+                self.disguised = true;
+                words.iter().for_each(|w| self.push_one(w));
+            }
             None => self.push_one(word),
         }
     }
 
+    /// Where `word` starts in the message, if it is a slice of it.
+    fn offset_in_text(&self, word: &str) -> Option<u32> {
+        let (start, len) = self.text;
+        let at = (word.as_ptr() as usize).checked_sub(start)?;
+        (at + word.len() <= len && len < IN_TEXT as usize).then_some(at as u32)
+    }
+
+    /// Squeezed word `i`, from the buffer or from `text` (the message read).
+    fn token<'a>(&'a self, text: &'a str, i: usize) -> &'a str {
+        let (a, b) = self.squeezed_spans[i];
+        if a & IN_TEXT != 0 {
+            &text[(a & !IN_TEXT) as usize..(b & !IN_TEXT) as usize]
+        } else {
+            &self.squeezed[a as usize..b as usize]
+        }
+    }
+
     fn push_one(&mut self, word: &str) {
-        let a = self.plain.len() as u32;
-        self.plain.push_str(word);
-        self.plain_spans.push((a, self.plain.len() as u32));
+        if self.keep_plain {
+            let a = self.plain.len() as u32;
+            self.plain.push_str(word);
+            self.plain_spans.push((a, self.plain.len() as u32));
+        }
         let a = self.squeezed.len();
-        if word.is_ascii() {
-            // Byte by byte: the common case, and much cheaper than chars.
-            let bytes = word.as_bytes();
+        let bytes = word.as_bytes();
+        if word.is_ascii() && !bytes.windows(2).any(|w| w[0] == w[1]) {
+            // Nothing to squeeze: most words. If the message already had
+            // it this way, point at it there.
+            if let Some(at) = self.offset_in_text(word) {
+                let end = at + word.len() as u32;
+                self.squeezed_spans.push((at | IN_TEXT, end | IN_TEXT));
+                return;
+            }
+            self.squeezed.push_str(word);
+        } else if word.is_ascii() {
+            // Byte by byte: much cheaper than chars.
             let mut start = 0;
             for i in 1..=bytes.len() {
                 if i == bytes.len() || bytes[i] != bytes[i - 1] {
@@ -209,15 +307,18 @@ const SLANG: &[(&str, &[&str])] = &[
 
 /// Bit `len` of entry `b` is set when some shorthand of that length starts
 /// with byte `b`: most words are ruled out by one lookup.
-static SLANG_GATE: std::sync::LazyLock<[u16; 128]> = std::sync::LazyLock::new(|| {
+const SLANG_GATE: [u16; 128] = {
     let mut gate = [0u16; 128];
-    for (w, _) in SLANG {
-        gate[usize::from(w.as_bytes()[0])] |= 1 << w.len();
+    let mut i = 0;
+    while i < SLANG.len() {
+        let w = SLANG[i].0.as_bytes();
+        gate[w[0] as usize] |= 1 << w.len();
+        i += 1;
     }
     gate
-});
+};
 
-fn slang(word: &str) -> Option<&'static [&'static str]> {
+pub(super) fn slang(word: &str) -> Option<&'static [&'static str]> {
     let b = *word.as_bytes().first()?;
     if word.len() > 8 || b >= 128 || SLANG_GATE[usize::from(b)] & (1 << word.len()) == 0 {
         return None;
@@ -237,48 +338,91 @@ pub fn normalize(text: &str) -> String {
 
 /// Normalises a message into [`Words`] in one pass over the text.
 pub fn words(text: &str) -> Words {
-    // Sized once from the input: growing these buffers was a quarter of
-    // the detector's time.
-    let mut chunker = Chunker {
-        out: Words {
-            plain: String::with_capacity(text.len() + 8),
-            plain_spans: Vec::with_capacity(text.len() / 3 + 4),
-            squeezed: String::with_capacity(text.len() + 8),
-            squeezed_spans: Vec::with_capacity(text.len() / 3 + 4),
-        },
-        chunk: Vec::with_capacity(32),
-        pending: Vec::new(),
-        word_buf: String::with_capacity(32),
-    };
-    if text.is_ascii() {
-        // ASCII is already NFKC and has no look-alikes, marks or emoji, so
-        // whole chunks are handled as bytes.
-        for chunk in text.split_ascii_whitespace() {
-            chunker.ascii_chunk(chunk.as_bytes());
-        }
-    } else {
-        for c in text.nfkc() {
-            if invisible(c) {
-                continue;
-            }
-            if let Some(word) = emoji_word(c) {
-                chunker.char(' ');
-                word.chars().for_each(|c| chunker.char(c));
-                chunker.char(' ');
-                continue;
-            }
-            for c in confusable(c).unwrap_or(c).to_lowercase() {
-                chunker.char(c);
-            }
-        }
-    }
-    chunker.end_chunk();
-    chunker.flush_pending();
+    let mut chunker = Chunker::default();
+    chunker.out.keep_plain = true;
+    chunker.run(text);
     chunker.out
+}
+
+/// Buffers bigger than this (bytes of text) are not kept between calls.
+const KEEP_BUFFERS_UP_TO: usize = 64 * 1024;
+
+/// This thread's buffers, kept between calls: allocating them afresh was
+/// a fifth of the time for a short message.
+type Scratch = (Chunker, Vec<&'static str>, Vec<Key>);
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Option<Scratch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Normalises `text` and hands `f` the words, the squeezed words (the
+/// tokens matching uses) and their keys, reusing this thread's buffers.
+pub fn with_tokens<R>(text: &str, f: impl FnOnce(&Words, &[&str], &[Key]) -> R) -> R {
+    let (mut chunker, spare, mut keys) =
+        SCRATCH.with(|s| s.borrow_mut().take()).unwrap_or_default();
+    chunker.out.keep_plain = true;
+    chunker.run(text);
+    let mut tokens: Vec<&str> = spare;
+    let out = &chunker.out;
+    tokens.extend((0..out.len()).map(|i| out.token(text, i)));
+    keys.clear();
+    keys.extend(tokens.iter().map(|t| Key::of(t)));
+    let result = f(out, &tokens, &keys);
+    let spare = recycle(tokens);
+    // A rare huge message does not pin its buffers to the thread.
+    if chunker.out.squeezed.capacity() <= KEEP_BUFFERS_UP_TO {
+        SCRATCH.with(|s| *s.borrow_mut() = Some((chunker, spare, keys)));
+    }
+    result
+}
+
+/// An emptied vector of borrowed words, kept for its allocation. (Collecting
+/// an emptied `Vec` in place keeps its buffer.)
+fn recycle(mut tokens: Vec<&str>) -> Vec<&'static str> {
+    tokens.clear();
+    tokens.into_iter().map(|_| "").collect()
+}
+
+impl Chunker {
+    /// Reads `text` into `self.out`, replacing what was there.
+    fn run(&mut self, text: &str) {
+        self.out.clear(text.len());
+        self.out.text = (text.as_ptr() as usize, text.len());
+        self.chunk.clear();
+        self.pending.clear();
+        self.feed(text);
+    }
+
+    fn feed(&mut self, text: &str) {
+        let chunker = self;
+        if text.is_ascii() {
+            // ASCII is already NFKC and has no look-alikes, marks or emoji, so
+            // whole chunks are handled as bytes.
+            chunker.ascii_text(text);
+        } else {
+            for c in text.nfkc() {
+                if invisible(c) {
+                    continue;
+                }
+                if let Some(word) = emoji_word(c) {
+                    chunker.char(' ');
+                    word.chars().for_each(|c| chunker.char(c));
+                    chunker.char(' ');
+                    continue;
+                }
+                for c in confusable(c).unwrap_or(c).to_lowercase() {
+                    chunker.char(c);
+                }
+            }
+        }
+        chunker.end_chunk();
+        chunker.flush_pending();
+    }
 }
 
 /// Collects whitespace-separated chunks, fixes leet inside them, splits
 /// them into words, and joins letters spelt out one at a time.
+#[derive(Debug, Default)]
 struct Chunker {
     out: Words,
     /// The chunk being read.
@@ -299,9 +443,96 @@ impl Chunker {
         }
     }
 
-    /// An ASCII chunk, read as bytes: the hot path, with no char buffer.
-    fn ascii_chunk(&mut self, chunk: &[u8]) {
-        self.split_chunk(chunk.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+    /// ASCII text, read as bytes in one pass: the hot path. Each
+    /// whitespace-separated chunk is sized up as it is read; most are a
+    /// plain word, maybe with an apostrophe and trailing punctuation, and
+    /// take the short way. Others go through `split_chunk` (leet, splits).
+    fn ascii_text(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            // `other`: where the first byte that is not a letter or an
+            // apostrophe is; `body_end`: after the last byte that is not
+            // trailing punctuation. The chunk is a plain word if nothing
+            // but trailing punctuation follows `other`.
+            let (mut lower, mut doubled, mut prev) = (true, false, 0u8);
+            let mut other = usize::MAX;
+            let mut body_end = start;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                let b = bytes[i];
+                if matches!(b, b'!' | b'.' | b',' | b'?' | b';' | b':') {
+                    other = other.min(i);
+                } else {
+                    body_end = i + 1;
+                    if !b.is_ascii_lowercase() {
+                        lower = false;
+                        if !b.is_ascii_uppercase() && b != b'\'' {
+                            other = other.min(i);
+                        }
+                    }
+                }
+                doubled |= b == prev;
+                prev = b;
+                i += 1;
+            }
+            let chunk = &text[start..i];
+            if body_end == start || other < body_end {
+                self.split_chunk(chunk.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                continue;
+            }
+            let body = &text[start..body_end];
+            if lower {
+                self.lower_word(body, doubled);
+            } else {
+                let mut word = std::mem::take(&mut self.word_buf);
+                word.clear();
+                word.push_str(body);
+                word.make_ascii_lowercase();
+                word.retain(|c| c != '\'');
+                if !word.is_empty() {
+                    self.word(&word);
+                }
+                self.word_buf = word;
+            }
+            for b in text[body_end..i].bytes() {
+                if b != b':' {
+                    self.word(".");
+                }
+            }
+            if !self.pending.is_empty() && self.pending.contains(&'.') {
+                self.flush_pending();
+            }
+        }
+    }
+
+    /// [`Chunker::word`] for a lower-case ASCII word that is a slice of the
+    /// message: the commonest word there is, so it skips every check that
+    /// cannot apply and, when nothing needs squeezing, is not copied.
+    fn lower_word(&mut self, word: &str, doubled: bool) {
+        if word.len() == 1 || slang(word).is_some() {
+            self.word(word);
+            return;
+        }
+        if !self.pending.is_empty() {
+            self.flush_pending();
+        }
+        match self.out.offset_in_text(word) {
+            Some(at) if !doubled => {
+                if self.out.keep_plain {
+                    let a = self.out.plain.len() as u32;
+                    self.out.plain.push_str(word);
+                    self.out.plain_spans.push((a, self.out.plain.len() as u32));
+                }
+                let end = at + word.len() as u32;
+                self.out.squeezed_spans.push((at | IN_TEXT, end | IN_TEXT));
+            }
+            _ => self.out.push_one(word),
+        }
     }
 
     fn end_chunk(&mut self) {
@@ -328,6 +559,7 @@ impl Chunker {
             && head.next() == Some('o')
             && head.all(|c| !c.is_alphanumeric())
         {
+            self.out.disguised = true;
             self.word("without");
             return;
         }
@@ -341,7 +573,13 @@ impl Chunker {
         word.clear();
         for (i, c) in chars.enumerate() {
             let c = if has_letter && i < body_end && !alphabetic(c) {
-                leet(c).unwrap_or(c)
+                match leet(c) {
+                    Some(letter) => {
+                        self.out.disguised = true;
+                        letter
+                    }
+                    None => c,
+                }
             } else {
                 c
             };
@@ -384,7 +622,9 @@ impl Chunker {
             self.pending.push('.');
             return;
         }
-        self.flush_pending();
+        if !self.pending.is_empty() {
+            self.flush_pending();
+        }
         if word == "." {
             self.push_break();
         } else {
@@ -394,6 +634,16 @@ impl Chunker {
 
     fn flush_pending(&mut self) {
         if self.pending.is_empty() {
+            return;
+        }
+        if let [c] = self.pending[..]
+            && c.is_ascii_lowercase()
+        {
+            // One letter alone ("i", "a"): the common case.
+            const LETTERS: &str = "abcdefghijklmnopqrstuvwxyz";
+            let at = usize::from(c as u8 - b'a');
+            self.pending.clear();
+            self.out.push(&LETTERS[at..=at]);
             return;
         }
         let pending = std::mem::take(&mut self.pending);
@@ -410,6 +660,7 @@ impl Chunker {
         let spaced = !core.contains(&'.');
         if letters >= 3 && (dotted || spaced) {
             let joined: String = core.iter().filter(|&&c| c != '.').collect();
+            self.out.disguised = true;
             self.out.push(&joined);
             if trailing_break {
                 self.push_break();
@@ -429,11 +680,9 @@ impl Chunker {
     }
 
     fn push_break(&mut self) {
-        let last_is_break = self
-            .out
-            .plain_spans
-            .last()
-            .is_some_and(|&(a, b)| &self.out.plain[a as usize..b as usize] == ".");
+        let last_is_break = self.out.squeezed_spans.last().is_some_and(|&(a, b)| {
+            a & IN_TEXT == 0 && &self.out.squeezed[a as usize..b as usize] == "."
+        });
         if !last_is_break && !self.out.is_empty() {
             self.out.push(".");
         }
