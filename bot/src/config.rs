@@ -175,6 +175,8 @@ pub struct CheckinConfig {
     pub cron: String,
     /// IANA zone.
     pub timezone: String,
+    /// How late a missed check-in may still be sent, in seconds.
+    pub catch_up_secs: Option<i64>,
 }
 
 /// One problem in a config file.
@@ -833,6 +835,9 @@ impl Validator<'_> {
             settings.alert_excerpts = b;
         }
         settings.crisis_lines = self.crisis_lines(t, path);
+        if let Some(secs) = checkin.as_ref().and_then(|c| c.catch_up_secs) {
+            settings.checkin_catch_up_secs = secs;
+        }
         Some(GroupConfig {
             platform: platform?,
             id: id?,
@@ -904,7 +909,19 @@ impl Validator<'_> {
     }
 
     fn checkin(&mut self, t: &Table, path: &str) -> Option<CheckinConfig> {
-        self.known_keys(t, path, &["cron", "timezone"]);
+        self.known_keys(t, path, &["cron", "timezone", "catch_up"]);
+        let catch_up_secs = self
+            .string(t, path, "catch_up")
+            .and_then(|text| match parse_duration(&text) {
+                Some(d) if (0..=86_400).contains(&d) => Some(d),
+                _ => {
+                    self.error(
+                        join(path, "catch_up"),
+                        format!("\"{text}\" is not a duration from 0 to 24 hours, e.g. \"2h\""),
+                    );
+                    None
+                }
+            });
         let cron = self.string(t, path, "cron");
         let timezone = self.string(t, path, "timezone");
         match &cron {
@@ -938,6 +955,7 @@ impl Validator<'_> {
         Some(CheckinConfig {
             cron: cron?,
             timezone: timezone?,
+            catch_up_secs,
         })
     }
 }
@@ -1109,6 +1127,26 @@ colour = "blue"
                 "groups[0].crisis_lines[2].phone: unknown key; known keys here: name, call, text, chat, web, hours",
                 "groups[0].crisis_lines[2]: says nothing about how to reach it; set call, text, chat or web",
                 "groups[0].crisis_lines[3]: expected a table, found a whole number",
+            ]
+        );
+    }
+
+    #[test]
+    fn checkin_catch_up_is_read_and_checked() {
+        let group = |checkin: &str| {
+            format!(
+                "[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"g\"\n\
+                 region = \"GB\"\ncheckin = {{ cron = \"0 0 9 * * *\", timezone = \"UTC\"{checkin} }}\n"
+            )
+        };
+        let config = parse(&group(", catch_up = \"30m\""), &no_env).unwrap();
+        assert_eq!(config.groups[0].settings.checkin_catch_up_secs, 1800);
+        let config = parse(&group(""), &no_env).unwrap();
+        assert_eq!(config.groups[0].settings.checkin_catch_up_secs, 7200);
+        assert_eq!(
+            errors(&group(", catch_up = \"3 days\"")),
+            vec![
+                "groups[0].checkin.catch_up: \"3 days\" is not a duration from 0 to 24 hours, e.g. \"2h\""
             ]
         );
     }

@@ -138,6 +138,12 @@ impl Console {
                     prefix: "/".into(),
                 }
             }
+            // While a check-in is being answered, lines are its answers.
+            None if self.engine.in_checkin(&self.sender.member) => Event::Direct {
+                sender: self.sender.clone(),
+                text: line.to_owned(),
+                prefix: "/".into(),
+            },
             None => Event::Message {
                 group: self.group.clone(),
                 sender: self.sender.clone(),

@@ -146,6 +146,9 @@ fn init_logging(running: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A closed stderr must not crash the bot: by default the subscriber
+        // reports a failed write with eprintln!, which panics then.
+        .log_internal_errors(false)
         .init();
 }
 
@@ -183,11 +186,17 @@ fn execute(command: Command) -> Result<(), Failure> {
         Command::Run { config } => {
             let c = load(&config)?;
             let rt = tokio()?;
-            let result = rt.block_on(runtime::run(c));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                rt.block_on(runtime::run(c))
+            }));
             // The console's stdin read sits on a blocking thread that only
-            // returns with the next line; don't wait for it on the way out.
+            // returns with the next line; don't wait for it on the way out,
+            // not even after a panic.
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
-            Ok(result?)
+            match result {
+                Ok(result) => Ok(result?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         }
         Command::Content { command } => content(command),
         Command::Scan => scan(),
@@ -266,15 +275,21 @@ fn content(command: ContentCommand) -> Result<(), Failure> {
         }
         ContentCommand::Lint => {
             let issues = ipt_core::content::lint();
-            if issues.is_empty() {
+            let prompts = ipt_core::prompts::lint();
+            if issues.is_empty() && prompts.is_empty() {
                 println!("{} cards OK", library.cards().len());
+                println!("{} daily prompts OK", ipt_core::prompts::all().len());
                 Ok(())
             } else {
-                let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                let lines: Vec<String> = issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .chain(prompts.into_iter().map(|p| format!("prompts.toml: {p}")))
+                    .collect();
                 Err(Failure::Input(format!(
-                    "{} problem{} in the cards:\n  - {}",
-                    issues.len(),
-                    if issues.len() == 1 { "" } else { "s" },
+                    "{} problem{} in the content:\n  - {}",
+                    lines.len(),
+                    if lines.len() == 1 { "" } else { "s" },
                     lines.join("\n  - ")
                 )))
             }

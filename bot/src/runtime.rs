@@ -18,6 +18,7 @@ use ipt_core::engine::{Engine, Sender};
 use ipt_core::ids::{GroupRef, MemberRef, Platform};
 use ipt_core::model::{GroupSettings, NewGroup};
 use ipt_core::outbox::{DeliverySink, Lane, OutboxWorker, RetryPolicy, WorkerConfig};
+use ipt_core::scheduler::{Scheduler, SchedulerConfig};
 use ipt_core::store::{self, ConnectOptions, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -54,6 +55,7 @@ pub struct Runtime {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     engine: Engine,
+    scheduler: Arc<Scheduler>,
     wake: Arc<Notify>,
     outbox: OutboxConfig,
     sinks: Vec<(Platform, Arc<dyn DeliverySink>)>,
@@ -75,10 +77,16 @@ impl Runtime {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, outbox: OutboxConfig) -> Self {
         let wake = Arc::new(Notify::new());
         let engine = Engine::new(store.clone(), clock.clone()).with_wake(wake.clone());
+        let scheduler = Arc::new(Scheduler::new(
+            store.clone(),
+            clock.clone(),
+            SchedulerConfig::default(),
+        ));
         Self {
             store,
             clock,
             engine,
+            scheduler,
             wake,
             outbox,
             sinks: Vec::new(),
@@ -88,6 +96,11 @@ impl Runtime {
     /// The engine adapters hand events to.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The check-in scheduler (ticked by `start`; tests tick it by hand).
+    pub fn scheduler(&self) -> &Arc<Scheduler> {
+        &self.scheduler
     }
 
     /// The store.
@@ -141,6 +154,11 @@ impl Runtime {
             self.wake.clone(),
             shutdown.clone(),
         )));
+        tasks.push(tokio::spawn(scheduler_loop(
+            self.scheduler.clone(),
+            self.wake.clone(),
+            shutdown.clone(),
+        )));
         Running { shutdown, tasks }
     }
 
@@ -176,6 +194,29 @@ async fn escalation_loop(
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(ESCALATION_CHECK) => {}
+        }
+    }
+}
+
+/// How often the scheduler looks for due check-ins.
+const SCHEDULER_TICK: Duration = Duration::from_secs(20);
+
+/// Job "check-ins": every 20 seconds (and at start), sends the check-ins
+/// that have come due. A failing run is logged and the loop goes on; the
+/// next tick picks the run up again (claims make that safe).
+async fn scheduler_loop(scheduler: Arc<Scheduler>, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        match scheduler.tick().await {
+            Ok(tick) if tick.deliveries > 0 => {
+                wake.notify_waiters();
+                wake.notify_one();
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(job = "check-ins", %error, "job failed; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(SCHEDULER_TICK) => {}
         }
     }
 }

@@ -70,6 +70,18 @@ pub enum Event {
         /// A platform link to the message, if it has one.
         link: Option<String>,
     },
+    /// A message to the bot in private (a DM; the console while a check-in
+    /// is being answered): the answer to a waiting check-in question, or
+    /// else a pointer to the commands. Crisis language here gets the member
+    /// support at once.
+    Direct {
+        /// Who.
+        sender: Sender,
+        /// What.
+        text: String,
+        /// How commands are typed on this platform.
+        prefix: String,
+    },
     /// Someone joined a group: they get a private welcome. Nothing is
     /// stored until they use the bot.
     Joined {
@@ -122,7 +134,7 @@ pub const MAX_PAUSE_DAYS: i64 = 90;
 pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
-const NOT_YET: &[&str] = &["checkin", "mood", "homework", "setup", "stats"];
+const NOT_YET: &[&str] = &["mood", "homework", "setup", "stats"];
 
 /// The platform-free bot.
 #[derive(Debug, Clone)]
@@ -135,6 +147,8 @@ pub struct Engine {
     /// their commands never answered (adapters filter too; this is the
     /// backstop against the bot alerting on its own crisis replies).
     own: Vec<MemberRef>,
+    /// Check-ins being answered.
+    drafts: Arc<crate::checkin::Drafts>,
 }
 
 impl Engine {
@@ -145,6 +159,7 @@ impl Engine {
             clock,
             wake: None,
             own: Vec::new(),
+            drafts: Arc::default(),
         }
     }
 
@@ -170,6 +185,7 @@ impl Engine {
         let sender = match &event {
             Event::Command { sender, .. }
             | Event::Message { sender, .. }
+            | Event::Direct { sender, .. }
             | Event::Joined { sender, .. } => sender,
         };
         if self.own.contains(&sender.member) {
@@ -192,6 +208,11 @@ impl Engine {
                 text,
                 link,
             } => self.message(&group, &sender, &text, link).await,
+            Event::Direct {
+                sender,
+                text,
+                prefix,
+            } => self.direct(&sender, &text, &prefix).await,
             Event::Joined { prefix, .. } => Ok(vec![Reply::private(welcome_text(&prefix))]),
         }
     }
@@ -216,6 +237,14 @@ impl Engine {
         args: &str,
         prefix: &str,
     ) -> crate::Result<Vec<Reply>> {
+        // Choosing check-ins (or doing one) from a group makes the member
+        // one of its check-in recipients. Other commands store nothing: a
+        // member who deleted their data is not written back by `help`.
+        if let Some(group) = group
+            && (name == "checkin" || (name == "privacy" && !args.is_empty()))
+        {
+            self.note_membership(group, sender).await;
+        }
         let text = match name {
             "help" | "start" => help_text(prefix),
             "privacy" if args.is_empty() => privacy_text(prefix),
@@ -227,6 +256,7 @@ impl Engine {
             "timezone" => self.timezone(sender, args, prefix).await?,
             "mydata" => self.mydata(sender, args, prefix).await?,
             "resources" => self.resources(group).await?,
+            "checkin" => self.start_checkin(group, sender, args, prefix).await?,
             "alerts" | "alert" if !sender.moderator => {
                 "Only the group's moderators can see and handle alerts.".to_owned()
             }
@@ -464,6 +494,233 @@ impl Engine {
             },
             _ => format!("There is no alert #{id}."),
         })
+    }
+
+    /// Whether the member is answering a check-in (adapters route their
+    /// private messages to [`Event::Direct`] then).
+    pub fn in_checkin(&self, member: &MemberRef) -> bool {
+        self.drafts.get(member, self.clock.now()).is_some()
+    }
+
+    /// `checkin`, `checkin <mood>`, `checkin cancel`.
+    async fn start_checkin(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        args: &str,
+        p: &str,
+    ) -> crate::Result<String> {
+        use crate::checkin::{Draft, Step, question, scale};
+        let now = self.clock.now();
+        if matches!(args.trim().to_lowercase().as_str(), "cancel" | "stop") {
+            return Ok(if self.drafts.remove(&sender.member) {
+                "Check-in stopped; nothing was saved. That's completely fine.".into()
+            } else {
+                format!("There's no check-in in progress. {p}checkin starts one.")
+            });
+        }
+        let mut draft = Draft {
+            group: group.cloned(),
+            step: Step::Mood,
+            mood: None,
+            sleep: None,
+            connection: None,
+            touched: now,
+        };
+        let mut intro =
+            String::from("Today's check-in: four short questions, all but the first optional.\n");
+        if !args.trim().is_empty() {
+            match scale(args) {
+                Some(mood) => {
+                    draft.mood = Some(mood);
+                    draft.step = Step::Sleep;
+                    intro = format!("Mood {mood} noted.\n");
+                }
+                None => {
+                    return Ok(format!(
+                        "{p}checkin takes a mood from 0 to 10 (e.g. {p}checkin 6), or nothing to \
+                         be asked step by step."
+                    ));
+                }
+            }
+        }
+        let ask = question(draft.step, p);
+        self.drafts.put(sender.member.clone(), draft);
+        Ok(format!("{intro}{ask}"))
+    }
+
+    /// A private message: the next check-in answer, or a pointer to help.
+    async fn direct(&self, sender: &Sender, text: &str, p: &str) -> crate::Result<Vec<Reply>> {
+        let now = self.clock.now();
+        let Some(draft) = self.drafts.get(&sender.member, now) else {
+            if let Some(level) = crisis::assess(text).level.alert_level() {
+                // No group to alert from a private message: support now.
+                return Ok(vec![Reply::private(support_text(level, None, false))]);
+            }
+            return Ok(vec![Reply::private(format!(
+                "I'm a bot and answer commands: {p}help lists them, and {p}checkin starts \
+                 today's check-in."
+            ))]);
+        };
+        self.answer(sender, draft, text, p).await
+    }
+
+    async fn answer(
+        &self,
+        sender: &Sender,
+        mut draft: crate::checkin::Draft,
+        text: &str,
+        p: &str,
+    ) -> crate::Result<Vec<Reply>> {
+        use crate::checkin::{MAX_CONNECTION, Step, is_skip, question, scale};
+        let text = text.trim();
+        if matches!(text.to_lowercase().as_str(), "cancel" | "stop") {
+            self.drafts.remove(&sender.member);
+            return Ok(vec![Reply::private(
+                "Check-in stopped; nothing was saved. That's completely fine.",
+            )]);
+        }
+        draft.touched = self.clock.now();
+        let next = match draft.step {
+            Step::Mood => match scale(text) {
+                Some(mood) => {
+                    draft.mood = Some(mood);
+                    Step::Sleep
+                }
+                None => {
+                    self.drafts.put(sender.member.clone(), draft);
+                    return Ok(vec![Reply::private(
+                        "Please answer with a number from 0 to 10, or \"cancel\" to stop.",
+                    )]);
+                }
+            },
+            Step::Sleep => match (is_skip(text), scale(text)) {
+                (true, _) => Step::Connection,
+                (false, Some(sleep)) => {
+                    draft.sleep = Some(sleep);
+                    Step::Connection
+                }
+                (false, None) => {
+                    self.drafts.put(sender.member.clone(), draft);
+                    return Ok(vec![Reply::private(
+                        "Please answer with a number from 0 to 10, or \"skip\".",
+                    )]);
+                }
+            },
+            Step::Connection => {
+                if !is_skip(text) {
+                    draft.connection = Some(text.chars().take(MAX_CONNECTION).collect());
+                }
+                Step::Note
+            }
+            Step::Note => {
+                self.drafts.remove(&sender.member);
+                let note = (!is_skip(text)).then(|| text.to_owned());
+                return self.save_checkin(sender, draft, note, p).await;
+            }
+        };
+        draft.step = next;
+        let ask = question(next, p);
+        self.drafts.put(sender.member.clone(), draft);
+        Ok(vec![Reply::private(ask)])
+    }
+
+    async fn save_checkin(
+        &self,
+        sender: &Sender,
+        draft: crate::checkin::Draft,
+        note: Option<String>,
+        p: &str,
+    ) -> crate::Result<Vec<Reply>> {
+        use crate::checkin::MAX_NOTE;
+        let now = self.clock.now();
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
+        let group = self.group_of(draft.group.as_ref()).await?;
+        // The member's own zone, else the group's, decides the day.
+        let zone = member
+            .timezone
+            .as_deref()
+            .or(group.as_ref().map(|g| g.timezone.as_str()))
+            .and_then(|z| parse_zone(z).ok())
+            .unwrap_or(chrono_tz::UTC);
+        let local_date = now.with_timezone(&zone).date_naive();
+        let earlier = self.store.checkins(member.id, local_date).await?;
+        let mood = draft.mood.unwrap_or_default();
+        let note = note.map(|n| n.chars().take(MAX_NOTE).collect::<String>());
+        let checkin = crate::model::NewCheckin {
+            member_id: member.id,
+            group_id: group.as_ref().map(|g| g.id),
+            local_date,
+            mood,
+            sleep: draft.sleep,
+            connection: draft.connection.clone(),
+            note: note.clone(),
+        };
+        self.store.save_checkin(&checkin, now).await?;
+        let mut replies = vec![Reply::private(format!(
+            "{} your check-in for {}: mood {mood}{}. Thank you for taking a moment for \
+             yourself. Answering again today updates it; {p}mydata export shows your answers.",
+            if earlier.is_empty() {
+                "Saved"
+            } else {
+                "Updated"
+            },
+            local_date.format("%A %-d %B"),
+            draft
+                .sleep
+                .map(|s| format!(", sleep {s}"))
+                .unwrap_or_default(),
+        ))];
+        // Notes (and the connection answer) are read like any message.
+        let written = [draft.connection.as_deref(), note.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n");
+        if let Some(level) = crisis::assess(&written).level.alert_level() {
+            // Moderators are told, but never shown a private note.
+            let told = match &draft.group {
+                Some(g) => {
+                    self.raise_alert(g, sender, "(from a private check-in note)", None, level)
+                        .await
+                }
+                None => Ok(vec![Reply::private(support_text(level, None, false))]),
+            };
+            match told {
+                Ok(more) => {
+                    self.wake_workers();
+                    replies.extend(more);
+                }
+                Err(error) => {
+                    tracing::error!(%error, %level, "CRISIS ALERT NOT STORED (check-in note); member given resources directly");
+                    replies.push(Reply::private(support_text(level, None, false)));
+                }
+            }
+        }
+        Ok(replies)
+    }
+
+    /// Remembers that the sender belongs to the group (their check-in
+    /// prompts come from its schedule). Best effort: a failure is logged,
+    /// the command goes on.
+    async fn note_membership(&self, group: &GroupRef, sender: &Sender) {
+        let now = self.clock.now();
+        let noted = async {
+            let Some(group) = self.store.group(group.platform, &group.id).await? else {
+                return Ok(());
+            };
+            let member = self
+                .store
+                .upsert_member(&sender.member, &sender.display_name, now)
+                .await?;
+            self.store.add_group_member(group.id, member.id, now).await
+        };
+        if let Err(error) = noted.await {
+            tracing::warn!(%error, group = %group.id, "could not record group membership");
+        }
     }
 
     /// Tells the moderators' channel that an alert was claimed or resolved,
@@ -986,7 +1243,9 @@ pub fn privacy_text(p: &str) -> String {
         "What I keep, and your choices:\n\
          - Your platform id, display name, time zone and the choices below.\n\
          - Your check-in answers and exercises. Only you see them; moderators see only \
-         anonymous group totals, and never for fewer than 5 people.\n\
+         anonymous group totals, and never for fewer than 5 people. A check-in note that \
+         sounds like crisis is treated like a message below, but the note itself is never \
+         shown to anyone.\n\
          - If a message of yours sounds like you may be in crisis, I send you support \
          privately and tell the moderators, with a link to the message rather than its \
          text (unless this group chose excerpts). I can't promise to keep that secret: \

@@ -11,6 +11,7 @@
 //! together give exactly-once delivery as members and moderators see it.
 
 pub mod alerts;
+pub mod checkin;
 pub mod clock;
 pub mod content;
 pub mod crisis;
@@ -19,8 +20,10 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod outbox;
+pub mod prompts;
 pub mod region;
 pub mod schedule;
+pub mod scheduler;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -24,6 +24,9 @@ pub struct GroupSettings {
     /// Crisis lines the group's moderators added (config `crisis_lines`),
     /// shown after the region's national lines.
     pub crisis_lines: Vec<crate::crisis::resources::Line>,
+    /// How late a check-in missed while the bot was down may still be
+    /// sent, in seconds; older ones are skipped (and logged).
+    pub checkin_catch_up_secs: i64,
 }
 
 impl Default for GroupSettings {
@@ -32,6 +35,7 @@ impl Default for GroupSettings {
             alert_excerpts: false,
             escalate_after_secs: 600,
             crisis_lines: Vec::new(),
+            checkin_catch_up_secs: 2 * 3600,
         }
     }
 }

@@ -142,6 +142,7 @@ async fn test_group_upsert_updates_in_place(store: Arc<dyn Store>) {
             hours: None,
             last_checked: String::new(),
         }],
+        checkin_catch_up_secs: 600,
     };
     let second = store.upsert_group(&changed, t(5)).await.unwrap();
     assert_eq!(first.id, second.id);

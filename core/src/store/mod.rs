@@ -51,6 +51,26 @@ pub enum Backend {
     Postgres,
 }
 
+/// What a group's daily post carries, chosen once a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The learn card.
+    Card,
+    /// The reflective prompt.
+    Prompt,
+}
+
+/// A scheduled run's key: one group, one kind of run, one fire time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunKey {
+    /// The group.
+    pub group: GroupId,
+    /// What runs ("checkin").
+    pub kind: String,
+    /// When it was due.
+    pub fire_at: Timestamp,
+}
+
 /// Connection settings beyond the URL.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
@@ -227,20 +247,67 @@ pub trait Store: Send + Sync + Debug {
         now: Timestamp,
     ) -> Result<Option<Alert>>;
 
-    // ---- daily cards ----
+    // ---- daily picks (the day's card and reflective prompt) ----
 
-    /// The cards a group's daily prompt carried on or after `since`,
+    /// What a group's daily post carried (`pick`) on or after `since`,
     /// oldest first.
+    async fn daily_picks_since(
+        &self,
+        group: GroupId,
+        pick: Pick,
+        since: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, String)>>;
+    /// Records `id` as the group's `pick` for `day` unless one is already
+    /// recorded; returns the day's pick either way, so that every process
+    /// uses the same one.
+    async fn set_daily_pick(
+        &self,
+        group: GroupId,
+        pick: Pick,
+        day: NaiveDate,
+        id: &str,
+    ) -> Result<String>;
+    /// The cards a group's daily prompt carried on or after `since`.
     async fn daily_cards_since(
         &self,
         group: GroupId,
         since: NaiveDate,
-    ) -> Result<Vec<(NaiveDate, String)>>;
-    /// Records `card_id` as the group's card for `day` unless one is already
-    /// recorded; returns the day's card either way, so that every process
-    /// uses the same one.
-    async fn set_daily_card(&self, group: GroupId, day: NaiveDate, card_id: &str)
-    -> Result<String>;
+    ) -> Result<Vec<(NaiveDate, String)>> {
+        self.daily_picks_since(group, Pick::Card, since).await
+    }
+    /// Records the day's card (first record wins).
+    async fn set_daily_card(
+        &self,
+        group: GroupId,
+        day: NaiveDate,
+        card_id: &str,
+    ) -> Result<String> {
+        self.set_daily_pick(group, Pick::Card, day, card_id).await
+    }
+
+    // ---- group membership and scheduled runs ----
+
+    /// Records that a member belongs to a group (idempotent).
+    async fn add_group_member(
+        &self,
+        group: GroupId,
+        member: MemberId,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The group's members who opted in to check-ins and are not paused at
+    /// `now`, by id.
+    async fn checkin_recipients(&self, group: GroupId, now: Timestamp) -> Result<Vec<Member>>;
+    /// Claims a scheduled run by its key and, in the same transaction,
+    /// enqueues its deliveries. `false` (and nothing enqueued) when the run
+    /// was already claimed, by this process before a restart or by another.
+    /// A `skipped` run is recorded with no deliveries.
+    async fn claim_run(
+        &self,
+        run: &RunKey,
+        skipped: bool,
+        deliveries: &[NewDelivery],
+        now: Timestamp,
+    ) -> Result<bool>;
 
     // ---- outbox ----
 
@@ -1247,53 +1314,139 @@ macro_rules! shared_store_impl {
             }
 
             #[tracing::instrument(skip(self))]
-            async fn daily_cards_since(
+            async fn daily_picks_since(
                 &self,
                 group: $crate::ids::GroupId,
+                pick: $crate::store::Pick,
                 since: chrono::NaiveDate,
             ) -> $crate::Result<Vec<(chrono::NaiveDate, String)>> {
-                let rows: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT day, card_id FROM daily_cards WHERE group_id = $1 AND day >= $2 \
-                     ORDER BY day",
-                )
-                .bind(group.0)
-                .bind(since.format("%Y-%m-%d").to_string())
-                .fetch_all(&self.pool)
-                .await?;
+                let sql = match pick {
+                    $crate::store::Pick::Card => {
+                        "SELECT day, card_id FROM daily_cards WHERE group_id = $1 AND day >= $2 \
+                         ORDER BY day"
+                    }
+                    $crate::store::Pick::Prompt => {
+                        "SELECT day, prompt_id FROM daily_prompts WHERE group_id = $1 \
+                         AND day >= $2 ORDER BY day"
+                    }
+                };
+                let rows: Vec<(String, String)> = sqlx::query_as(sql)
+                    .bind(group.0)
+                    .bind(since.format("%Y-%m-%d").to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
                 rows.into_iter()
-                    .map(|(day, card)| {
+                    .map(|(day, id)| {
                         chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                            .map(|d| (d, card))
-                            .map_err(|e| $crate::store::corrupt(format!("daily card day: {e}")))
+                            .map(|d| (d, id))
+                            .map_err(|e| $crate::store::corrupt(format!("daily pick day: {e}")))
                     })
                     .collect()
             }
 
             #[tracing::instrument(skip(self))]
-            async fn set_daily_card(
+            async fn set_daily_pick(
                 &self,
                 group: $crate::ids::GroupId,
+                pick: $crate::store::Pick,
                 day: chrono::NaiveDate,
-                card_id: &str,
+                id: &str,
             ) -> $crate::Result<String> {
+                let (insert, select) = match pick {
+                    $crate::store::Pick::Card => (
+                        "INSERT INTO daily_cards (group_id, day, card_id) VALUES ($1, $2, $3) \
+                         ON CONFLICT (group_id, day) DO NOTHING",
+                        "SELECT card_id FROM daily_cards WHERE group_id = $1 AND day = $2",
+                    ),
+                    $crate::store::Pick::Prompt => (
+                        "INSERT INTO daily_prompts (group_id, day, prompt_id) VALUES ($1, $2, $3) \
+                         ON CONFLICT (group_id, day) DO NOTHING",
+                        "SELECT prompt_id FROM daily_prompts WHERE group_id = $1 AND day = $2",
+                    ),
+                };
                 let day = day.format("%Y-%m-%d").to_string();
+                sqlx::query(insert)
+                    .bind(group.0)
+                    .bind(day.clone())
+                    .bind(id.to_owned())
+                    .execute(&self.pool)
+                    .await?;
+                let stored: String = sqlx::query_scalar(select)
+                    .bind(group.0)
+                    .bind(day)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(stored)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn add_group_member(
+                &self,
+                group: $crate::ids::GroupId,
+                member: $crate::ids::MemberId,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<()> {
                 sqlx::query(
-                    "INSERT INTO daily_cards (group_id, day, card_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT (group_id, day) DO NOTHING",
+                    "INSERT INTO group_members (group_id, member_id, joined_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (group_id, member_id) DO NOTHING",
                 )
                 .bind(group.0)
-                .bind(day.clone())
-                .bind(card_id.to_owned())
+                .bind(member.0)
+                .bind($crate::store::millis(now))
                 .execute(&self.pool)
                 .await?;
-                let stored: String = sqlx::query_scalar(
-                    "SELECT card_id FROM daily_cards WHERE group_id = $1 AND day = $2",
-                )
+                Ok(())
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn checkin_recipients(
+                &self,
+                group: $crate::ids::GroupId,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<Vec<$crate::model::Member>> {
+                let rows = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
+                    "SELECT ",
+                    $crate::store::member_columns!(),
+                    " FROM members WHERE consent_checkins = $2 \
+                     AND (paused_until IS NULL OR paused_until <= $3) \
+                     AND id IN (SELECT member_id FROM group_members WHERE group_id = $1) \
+                     ORDER BY id"
+                ))
                 .bind(group.0)
-                .bind(day)
-                .fetch_one(&self.pool)
+                .bind(true)
+                .bind($crate::store::millis(now))
+                .fetch_all(&self.pool)
                 .await?;
-                Ok(stored)
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            #[tracing::instrument(skip(self, deliveries), fields(count = deliveries.len()))]
+            async fn claim_run(
+                &self,
+                run: &$crate::store::RunKey,
+                skipped: bool,
+                deliveries: &[$crate::outbox::NewDelivery],
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                let claimed = sqlx::query(
+                    "INSERT INTO schedule_runs (group_id, kind, fire_at, skipped, claimed_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (group_id, kind, fire_at) DO NOTHING",
+                )
+                .bind(run.group.0)
+                .bind(run.kind.clone())
+                .bind($crate::store::millis(run.fire_at))
+                .bind(skipped)
+                .bind($crate::store::millis(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if claimed && !skipped {
+                    Self::insert_deliveries(&mut tx, deliveries, now).await?;
+                }
+                tx.commit().await?;
+                Ok(claimed)
             }
 
             #[tracing::instrument(skip(self))]

@@ -1,0 +1,153 @@
+//! The check-in conversation: `checkin` asks four short questions, one at
+//! a time, in the member's private conversation with the bot. Mood (0 to
+//! 10) is the only required answer; sleep, a moment of connection and a
+//! note can each be skipped. One check-in per local day: answering again
+//! the same day updates it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::clock::Timestamp;
+use crate::ids::{GroupRef, MemberRef};
+
+/// A check-in left unanswered this long is dropped.
+pub const DRAFT_MINUTES: i64 = 30;
+/// Longest answer kept for the connection question, in characters.
+pub const MAX_CONNECTION: usize = 300;
+/// Longest note kept, in characters.
+pub const MAX_NOTE: usize = 1000;
+
+/// Which question is waiting for an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Mood, 0 to 10 (required).
+    Mood,
+    /// Sleep, 0 to 10, or skip.
+    Sleep,
+    /// One moment of connection today, or skip.
+    Connection,
+    /// Anything else, or skip.
+    Note,
+}
+
+/// A check-in being answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    /// The group the check-in was started from, if any.
+    pub group: Option<GroupRef>,
+    /// The question waiting.
+    pub step: Step,
+    /// Answers so far.
+    pub mood: Option<i64>,
+    /// Sleep, if given.
+    pub sleep: Option<i64>,
+    /// Connection, if given.
+    pub connection: Option<String>,
+    /// When the member last answered (drafts expire after [`DRAFT_MINUTES`]).
+    pub touched: Timestamp,
+}
+
+/// Check-ins in progress, by member. In memory: an unfinished check-in is
+/// simply asked again after a restart, and nothing is stored until the
+/// member finishes.
+#[derive(Debug, Default)]
+pub struct Drafts(Mutex<HashMap<MemberRef, Draft>>);
+
+impl Drafts {
+    /// The member's live draft, if any (expired ones are dropped).
+    pub fn get(&self, member: &MemberRef, now: Timestamp) -> Option<Draft> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, d| now - d.touched < chrono::Duration::minutes(DRAFT_MINUTES));
+        map.get(member).cloned()
+    }
+
+    /// Stores or replaces the member's draft.
+    pub fn put(&self, member: MemberRef, draft: Draft) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(member, draft);
+    }
+
+    /// Drops the member's draft; whether there was one.
+    pub fn remove(&self, member: &MemberRef) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(member)
+            .is_some()
+    }
+}
+
+/// The question for a step.
+pub fn question(step: Step, p: &str) -> String {
+    match step {
+        Step::Mood => format!(
+            "How is your mood today, from 0 (very low) to 10 (very good)? Reply with a number. \
+             Only you see your answers; {p}checkin cancel stops."
+        ),
+        Step::Sleep => {
+            "How did you sleep, from 0 (very badly) to 10 (very well)? Or \"skip\".".into()
+        }
+        Step::Connection => "One moment of connection today, however small (a chat, a message, a \
+             smile)? A few words, or \"skip\"."
+            .into(),
+        Step::Note => "Anything else you'd like to note for yourself? Or \"skip\".".into(),
+    }
+}
+
+/// A 0 to 10 answer ("7", "7/10", "7 out of 10"), if that is what it is.
+pub fn scale(answer: &str) -> Option<i64> {
+    let first = answer
+        .trim()
+        .split(|c: char| c.is_whitespace() || c == '/')
+        .next()?;
+    first.parse::<i64>().ok().filter(|n| (0..=10).contains(n))
+}
+
+/// Whether the member chose to skip a question.
+pub fn is_skip(answer: &str) -> bool {
+    matches!(
+        answer.trim().to_lowercase().as_str(),
+        "skip" | "no" | "none" | "nothing" | "-" | "pass" | "n/a"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_answers_are_read_kindly() {
+        assert_eq!(scale("7"), Some(7));
+        assert_eq!(scale(" 7/10 "), Some(7));
+        assert_eq!(scale("0 out of 10"), Some(0));
+        assert_eq!(scale("11"), None);
+        assert_eq!(scale("-1"), None);
+        assert_eq!(scale("good"), None);
+        assert_eq!(scale(""), None);
+    }
+
+    #[test]
+    fn drafts_expire() {
+        let drafts = Drafts::default();
+        let m = MemberRef::new(crate::ids::Platform::Console, "you");
+        let t0 = crate::clock::from_millis(0);
+        drafts.put(
+            m.clone(),
+            Draft {
+                group: None,
+                step: Step::Mood,
+                mood: None,
+                sleep: None,
+                connection: None,
+                touched: t0,
+            },
+        );
+        assert!(drafts.get(&m, t0 + chrono::Duration::minutes(29)).is_some());
+        assert!(drafts.get(&m, t0 + chrono::Duration::minutes(31)).is_none());
+    }
+}

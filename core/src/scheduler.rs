@@ -1,0 +1,214 @@
+//! The check-in scheduler. Each group with a `checkin` schedule gets, at
+//! each fire time, a short group post (the day's reflective prompt) and a
+//! private check-in prompt for every member who opted in and is not
+//! paused.
+//!
+//! A run is claimed by inserting `(group, "checkin", fire_at)` under a
+//! unique key, in the same transaction as its deliveries, so a restart or a
+//! second process never sends it twice. A run missed while the bot was
+//! down is still sent if it is no older than the catch-up window (default
+//! 2 hours); older ones are recorded as skipped and logged once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::TimeZone;
+
+use crate::clock::{Clock, Timestamp};
+use crate::engine::moderator_prefix;
+use crate::ids::GroupId;
+use crate::model::{Group, Member};
+use crate::outbox::{DeliveryKind, NewDelivery, Payload, Target};
+use crate::schedule::{Schedule, parse_zone};
+use crate::store::{RunKey, Store};
+
+/// The run kind for daily check-ins.
+pub const CHECKIN: &str = "checkin";
+
+/// How far back the scheduler looks. (How late a run may still be sent is
+/// each group's `checkin_catch_up_secs`, 2 hours unless configured.)
+#[derive(Debug, Clone, Copy)]
+pub struct SchedulerConfig {
+    /// How far back the first tick after a start looks for missed runs
+    /// (to send them, or to log them as skipped).
+    pub look_back: chrono::Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            look_back: chrono::Duration::hours(24),
+        }
+    }
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Runs claimed and sent.
+    pub sent: usize,
+    /// Runs claimed as skipped (missed beyond the catch-up window).
+    pub skipped: usize,
+    /// Deliveries enqueued.
+    pub deliveries: usize,
+}
+
+/// Fires due check-ins. One per process; any number of processes may share
+/// a database.
+#[derive(Debug)]
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: SchedulerConfig,
+    /// Per group, the time up to which fire times have been handled.
+    seen: Mutex<HashMap<GroupId, Timestamp>>,
+}
+
+impl Scheduler {
+    /// A scheduler over `store`, telling time by `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: SchedulerConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Handles every fire time that has come since the last tick (or, on
+    /// the first tick, within the look-back).
+    pub async fn tick(&self) -> crate::Result<Tick> {
+        let now = self.clock.now();
+        let mut tick = Tick::default();
+        for group in self.store.groups().await? {
+            let Some(cron) = group.checkin_cron.as_deref() else {
+                continue;
+            };
+            let schedule = match Schedule::new(cron, &group.timezone) {
+                Ok(s) => s,
+                Err(error) => {
+                    tracing::warn!(group = %group.external_id, %error, "check-in schedule unusable");
+                    continue;
+                }
+            };
+            let from = self
+                .seen_until(group.id)
+                .unwrap_or(now - self.config.look_back);
+            for fire_at in due_between(&schedule, from, now) {
+                self.run(&group, fire_at, now, &mut tick).await?;
+            }
+            self.seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(group.id, now);
+        }
+        Ok(tick)
+    }
+
+    fn seen_until(&self, group: GroupId) -> Option<Timestamp> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&group)
+            .copied()
+    }
+
+    async fn run(
+        &self,
+        group: &Group,
+        fire_at: Timestamp,
+        now: Timestamp,
+        tick: &mut Tick,
+    ) -> crate::Result<()> {
+        let key = RunKey {
+            group: group.id,
+            kind: CHECKIN.to_owned(),
+            fire_at,
+        };
+        if fire_at < now - chrono::Duration::seconds(group.settings.checkin_catch_up_secs) {
+            if self.store.claim_run(&key, true, &[], now).await? {
+                tick.skipped += 1;
+                tracing::warn!(
+                    group = %group.external_id, %fire_at,
+                    "check-in missed while the bot was down for longer than the catch-up window; skipped"
+                );
+            }
+            return Ok(());
+        }
+        let deliveries = self.deliveries(group, fire_at).await?;
+        if self.store.claim_run(&key, false, &deliveries, now).await? {
+            tick.sent += 1;
+            tick.deliveries += deliveries.len();
+            if fire_at < now - chrono::Duration::minutes(1) {
+                tracing::info!(group = %group.external_id, %fire_at, "late check-in sent (catch-up)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The group post and each opted-in member's private prompt.
+    async fn deliveries(
+        &self,
+        group: &Group,
+        fire_at: Timestamp,
+    ) -> crate::Result<Vec<NewDelivery>> {
+        let zone = parse_zone(&group.timezone).unwrap_or(chrono_tz::UTC);
+        let local = fire_at.with_timezone(&zone);
+        let prompt = crate::prompts::prompt_for(&*self.store, group.id, local.date_naive()).await?;
+        let p = moderator_prefix(group.platform);
+        let run = format!("checkin-{}-{}", group.id, fire_at.timestamp_millis());
+        let mut out = vec![NewDelivery {
+            kind: DeliveryKind::GroupPrompt,
+            target: Target::channel(group.platform, group.external_id.clone()),
+            payload: Payload {
+                text: format!(
+                    "Today's reflection: {}\n\nCheck in privately with {p}checkin; only you see \
+                     your answers, and skipping a day is fine.",
+                    prompt.text.replace("/learn ", &format!("{p}learn "))
+                ),
+                ..Payload::default()
+            },
+            idempotency_key: format!("{run}-group"),
+            not_before: None,
+        }];
+        for member in self.store.checkin_recipients(group.id, fire_at).await? {
+            out.push(NewDelivery {
+                kind: DeliveryKind::CheckinPrompt,
+                target: Target::member(member.platform, member.external_id.clone()),
+                payload: Payload {
+                    text: format!(
+                        "Time for today's check-in, if you'd like: how is your mood from 0 to 10? \
+                         Answer with {p}checkin. Skipping is always fine, and {p}pause takes a \
+                         break from these."
+                    ),
+                    ..Payload::default()
+                },
+                idempotency_key: format!("{run}-member-{}", member.id),
+                not_before: member_time(&member, local),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A member with their own time zone gets the prompt at the same clock time
+/// in their zone, on the group's date; if that moment has already passed
+/// (they are ahead of the group), at once.
+fn member_time(member: &Member, group_local: chrono::DateTime<chrono_tz::Tz>) -> Option<Timestamp> {
+    let zone = parse_zone(member.timezone.as_deref()?).ok()?;
+    let wall = group_local.date_naive().and_time(group_local.time());
+    let theirs = zone.from_local_datetime(&wall).earliest()?;
+    let theirs = theirs.with_timezone(&chrono::Utc);
+    (theirs > group_local.with_timezone(&chrono::Utc)).then_some(theirs)
+}
+
+/// Fire times in `(from, until]`.
+fn due_between(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Timestamp> {
+    // At most one a minute over a day's look-back keeps this bounded even
+    // for a schedule that fires every second.
+    schedule
+        .next_after(from, 1440)
+        .into_iter()
+        .take_while(|t| *t <= until)
+        .collect()
+}

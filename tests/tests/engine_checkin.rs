@@ -1,0 +1,256 @@
+//! The check-in conversation in the engine: four questions, one required,
+//! one answer a local day, notes read for crisis without ever being shown.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ipt_core::clock::{Clock, ManualClock};
+use ipt_core::engine::{Engine, Event, Sender};
+use ipt_core::ids::{GroupRef, MemberRef, Platform};
+use ipt_core::model::{GroupSettings, NewGroup};
+use ipt_core::store::Store;
+
+struct Setup {
+    store: Arc<dyn Store>,
+    engine: Engine,
+    _dir: ipt_tests::tempdir::TempDir,
+}
+
+async fn setup(now: &str) -> Setup {
+    let (store, dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(
+        DateTime::parse_from_rfc3339(now)
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    store
+        .upsert_group(
+            &NewGroup {
+                platform: Platform::Matrix,
+                external_id: "!g:example.org".into(),
+                moderator_channel: Some("!mods:example.org".into()),
+                region: "GB".into(),
+                timezone: "Europe/London".into(),
+                checkin_cron: None,
+                settings: GroupSettings {
+                    alert_excerpts: true,
+                    ..GroupSettings::default()
+                },
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let engine = Engine::new(store.clone(), clock);
+    Setup {
+        store,
+        engine,
+        _dir: dir,
+    }
+}
+
+fn sender() -> Sender {
+    Sender {
+        member: MemberRef::new(Platform::Matrix, "@m:example.org"),
+        display_name: "M".into(),
+        moderator: false,
+    }
+}
+
+async fn say(engine: &Engine, text: &str) -> String {
+    let event = match text.strip_prefix("!ipt ") {
+        Some(command) => {
+            let (name, args) = command.split_once(' ').unwrap_or((command, ""));
+            Event::Command {
+                group: Some(GroupRef::new(Platform::Matrix, "!g:example.org")),
+                sender: sender(),
+                name: name.into(),
+                args: args.into(),
+                prefix: "!ipt ".into(),
+            }
+        }
+        None => Event::Direct {
+            sender: sender(),
+            text: text.into(),
+            prefix: "!ipt ".into(),
+        },
+    };
+    engine
+        .handle(event)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn checkins(s: &Setup) -> Vec<ipt_core::model::Checkin> {
+    let member = s.store.member(&sender().member).await.unwrap().unwrap();
+    s.store
+        .checkins(member.id, chrono::NaiveDate::MIN)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn test_checkin_walks_through_the_questions_and_stores_one_answer_a_day() {
+    let s = setup("2026-06-01T22:30:00Z").await; // 23:30 in London
+    assert!(
+        say(&s.engine, "!ipt checkin")
+            .await
+            .contains("from 0 (very low) to 10")
+    );
+    assert!(
+        say(&s.engine, "fine i guess")
+            .await
+            .contains("a number from 0 to 10")
+    );
+    assert!(say(&s.engine, "4").await.contains("How did you sleep"));
+    assert!(
+        say(&s.engine, "skip")
+            .await
+            .contains("moment of connection")
+    );
+    assert!(
+        say(&s.engine, "texted an old friend")
+            .await
+            .contains("Anything else")
+    );
+    let saved = say(&s.engine, "tired but ok").await;
+    assert!(
+        saved.contains("Saved your check-in for Monday 1 June: mood 4."),
+        "{saved}"
+    );
+    let stored = checkins(&s).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].local_date.to_string(),
+        "2026-06-01",
+        "London's date"
+    );
+    assert_eq!(
+        (
+            stored[0].mood,
+            stored[0].sleep,
+            stored[0].connection.as_deref(),
+            stored[0].note.as_deref()
+        ),
+        (4, None, Some("texted an old friend"), Some("tired but ok"))
+    );
+    // A second check-in the same day updates the first.
+    say(&s.engine, "!ipt checkin 6").await;
+    say(&s.engine, "7").await;
+    say(&s.engine, "skip").await;
+    let updated = say(&s.engine, "skip").await;
+    assert!(updated.contains("Updated your check-in"), "{updated}");
+    let stored = checkins(&s).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].mood, stored[0].sleep, stored[0].note.as_deref()),
+        (6, Some(7), None)
+    );
+}
+
+#[tokio::test]
+async fn test_a_cancelled_checkin_saves_nothing_and_a_bad_mood_is_refused() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    assert!(
+        say(&s.engine, "!ipt checkin 12")
+            .await
+            .contains("from 0 to 10")
+    );
+    say(&s.engine, "!ipt checkin").await;
+    say(&s.engine, "5").await;
+    assert!(say(&s.engine, "cancel").await.contains("nothing was saved"));
+    assert!(!s.engine.in_checkin(&sender().member));
+    assert!(say(&s.engine, "hello?").await.contains("!ipt help"));
+    let member = s.store.member(&sender().member).await.unwrap().unwrap();
+    assert!(
+        s.store
+            .checkins(member.id, chrono::NaiveDate::MIN)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn test_a_crisis_note_alerts_moderators_without_showing_the_note() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    say(&s.engine, "!ipt checkin 1").await;
+    say(&s.engine, "skip").await;
+    say(&s.engine, "skip").await;
+    say(&s.engine, "i want to end my life, i keep thinking about it").await;
+    let group = s
+        .store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let alerts = s.store.alerts(group.id, true).await.unwrap();
+    assert_eq!(alerts.len(), 1, "moderators are told");
+    let to_mods = s
+        .store
+        .delivery(&format!("alert-{}-opened-urgent-moderators", alerts[0].id))
+        .await
+        .unwrap()
+        .expect("moderator alert");
+    assert!(
+        !to_mods.payload.text.contains("end my life")
+            && alerts[0].excerpt.as_deref() == Some("(from a private check-in note)"),
+        "the note itself stays private: {} / {:?}",
+        to_mods.payload.text,
+        alerts[0].excerpt
+    );
+    assert!(
+        s.store
+            .delivery(&format!("alert-{}-opened-urgent-member", alerts[0].id))
+            .await
+            .unwrap()
+            .is_some(),
+        "the member gets support privately"
+    );
+}
+
+#[tokio::test]
+async fn test_a_crisis_message_in_private_gets_support_at_once() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    let reply = say(&s.engine, "i dont want to live anymore").await;
+    assert!(reply.contains("I noticed your message"), "{reply}");
+}
+
+#[tokio::test]
+async fn test_opting_in_from_a_group_makes_the_member_a_checkin_recipient() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    let group = s
+        .store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    assert!(
+        s.store
+            .checkin_recipients(group.id, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    say(&s.engine, "!ipt privacy checkins on").await;
+    let recipients = s.store.checkin_recipients(group.id, now).await.unwrap();
+    assert_eq!(recipients.len(), 1);
+    assert_eq!(recipients[0].external_id, "@m:example.org");
+    say(&s.engine, "!ipt pause 3").await;
+    assert!(
+        s.store
+            .checkin_recipients(group.id, now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "paused members get no prompt"
+    );
+}
