@@ -76,6 +76,19 @@ impl Schedule {
         })
     }
 
+    /// Fire times in `(from, until]`, in UTC, lazily.
+    pub fn fires_between(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let local = from.with_timezone(&self.tz);
+        self.cron
+            .after_owned(local)
+            .map(|t| t.with_timezone(&Utc))
+            .take_while(move |t| *t <= until)
+    }
+
     /// The first `count` fire times strictly after `from`, in UTC.
     pub fn next_after(&self, from: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
         let local = from.with_timezone(&self.tz);

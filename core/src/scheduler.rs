@@ -62,7 +62,13 @@ pub struct Scheduler {
     config: SchedulerConfig,
     /// Per group, the time up to which fire times have been handled.
     seen: Mutex<HashMap<GroupId, Timestamp>>,
+    /// Parsed schedules by group, with the text they were parsed from:
+    /// parsing every group's cron on every tick would dominate a tick.
+    parsed: Mutex<HashMap<GroupId, Parsed>>,
 }
+
+/// A parsed schedule and the cron text and zone it came from.
+type Parsed = (String, String, Arc<Schedule>);
 
 impl Scheduler {
     /// A scheduler over `store`, telling time by `clock`.
@@ -72,6 +78,7 @@ impl Scheduler {
             clock,
             config,
             seen: Mutex::new(HashMap::new()),
+            parsed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -84,12 +91,8 @@ impl Scheduler {
             let Some(cron) = group.checkin_cron.as_deref() else {
                 continue;
             };
-            let schedule = match Schedule::new(cron, &group.timezone) {
-                Ok(s) => s,
-                Err(error) => {
-                    tracing::warn!(group = %group.external_id, %error, "check-in schedule unusable");
-                    continue;
-                }
+            let Some(schedule) = self.schedule(&group, cron) else {
+                continue;
             };
             let from = self
                 .seen_until(group.id)
@@ -103,6 +106,35 @@ impl Scheduler {
                 .insert(group.id, now);
         }
         Ok(tick)
+    }
+
+    /// The group's parsed schedule, from the cache while its text is the
+    /// same.
+    fn schedule(&self, group: &Group, cron: &str) -> Option<Arc<Schedule>> {
+        let mut parsed = self
+            .parsed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((c, z, s)) = parsed.get(&group.id)
+            && c == cron
+            && *z == group.timezone
+        {
+            return Some(s.clone());
+        }
+        match Schedule::new(cron, &group.timezone) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                parsed.insert(
+                    group.id,
+                    (cron.to_owned(), group.timezone.clone(), s.clone()),
+                );
+                Some(s)
+            }
+            Err(error) => {
+                tracing::warn!(group = %group.external_id, %error, "check-in schedule unusable");
+                None
+            }
+        }
     }
 
     fn seen_until(&self, group: GroupId) -> Option<Timestamp> {
@@ -202,13 +234,8 @@ fn member_time(member: &Member, group_local: chrono::DateTime<chrono_tz::Tz>) ->
     (theirs > group_local.with_timezone(&chrono::Utc)).then_some(theirs)
 }
 
-/// Fire times in `(from, until]`.
-fn due_between(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Timestamp> {
-    // At most one a minute over a day's look-back keeps this bounded even
-    // for a schedule that fires every second.
-    schedule
-        .next_after(from, 1440)
-        .into_iter()
-        .take_while(|t| *t <= until)
-        .collect()
+/// Fire times in `(from, until]`; at most 1,440 (one a minute over a
+/// day's look-back), which bounds a schedule that fires every second.
+pub fn due_between(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Timestamp> {
+    schedule.fires_between(from, until).take(1440).collect()
 }

@@ -690,26 +690,36 @@ macro_rules! shared_store_impl {
                 deliveries: &[$crate::outbox::NewDelivery],
                 now: $crate::clock::Timestamp,
             ) -> $crate::Result<usize> {
+                // Many rows a statement: a morning's check-ins for a big
+                // group are one transaction of a few statements, not
+                // thousands (9 parameters a row, well under both limits).
+                const ROWS: usize = 200;
                 let mut inserted = 0;
-                for d in deliveries {
-                    let available = d.not_before.map_or(now, |t| t.max(now));
-                    let result = sqlx::query(
+                for chunk in deliveries.chunks(ROWS) {
+                    let payloads = chunk
+                        .iter()
+                        .map(|d| $crate::store::encode_payload(&d.payload))
+                        .collect::<$crate::Result<Vec<String>>>()?;
+                    let mut sql = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO deliveries (kind, platform, target_kind, target_id, payload, \
-                         idempotency_key, state, attempts, available_at, created_at, lane) \
-                         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9) \
-                         ON CONFLICT (idempotency_key) DO NOTHING",
-                    )
-                    .bind(d.kind)
-                    .bind(d.target.platform)
-                    .bind(d.target.kind)
-                    .bind(d.target.id.clone())
-                    .bind($crate::store::encode_payload(&d.payload)?)
-                    .bind(d.idempotency_key.clone())
-                    .bind($crate::store::millis(available))
-                    .bind($crate::store::millis(now))
-                    .bind(d.kind.lane())
-                    .execute(&mut *conn)
-                    .await?;
+                         idempotency_key, state, attempts, available_at, created_at, lane) ",
+                    );
+                    sql.push_values(chunk.iter().zip(payloads), |mut row, (d, payload)| {
+                        let available = d.not_before.map_or(now, |t| t.max(now));
+                        row.push_bind(d.kind)
+                            .push_bind(d.target.platform)
+                            .push_bind(d.target.kind)
+                            .push_bind(d.target.id.clone())
+                            .push_bind(payload)
+                            .push_bind(d.idempotency_key.clone())
+                            .push("'queued'")
+                            .push("0")
+                            .push_bind($crate::store::millis(available))
+                            .push_bind($crate::store::millis(now))
+                            .push_bind(d.kind.lane());
+                    });
+                    sql.push(" ON CONFLICT (idempotency_key) DO NOTHING");
+                    let result = sql.build().execute(&mut *conn).await?;
                     inserted += result.rows_affected() as usize;
                 }
                 Ok(inserted)
