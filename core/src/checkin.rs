@@ -116,6 +116,41 @@ pub fn is_skip(answer: &str) -> bool {
     )
 }
 
+/// The days of check-ins a low-mood signal looks at.
+pub const SIGNAL_DAYS: i64 = 14;
+
+/// Why a member's check-ins (oldest first, today's last) should reach a
+/// moderator, for members who opted in: a mood of 2 or less twice in a
+/// row, or today's mood 4 or more below their average over the previous
+/// [`SIGNAL_DAYS`] days (with at least three earlier answers to average).
+pub fn low_mood_signal(
+    checkins: &[crate::model::Checkin],
+    today: chrono::NaiveDate,
+) -> Option<String> {
+    let (last, earlier) = checkins.split_last()?;
+    if last.local_date != today {
+        return None;
+    }
+    if last.mood <= 2 && earlier.last().is_some_and(|c| c.mood <= 2) {
+        return Some("their mood has been 2 or lower twice in a row".into());
+    }
+    let window: Vec<i64> = earlier
+        .iter()
+        .filter(|c| c.local_date >= today - chrono::Duration::days(SIGNAL_DAYS))
+        .map(|c| c.mood)
+        .collect();
+    if window.len() >= 3 {
+        let average = window.iter().sum::<i64>() as f64 / window.len() as f64;
+        if (last.mood as f64) <= average - 4.0 {
+            return Some(format!(
+                "their mood today ({}) is well below their recent average ({average:.1})",
+                last.mood
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +164,42 @@ mod tests {
         assert_eq!(scale("-1"), None);
         assert_eq!(scale("good"), None);
         assert_eq!(scale(""), None);
+    }
+
+    fn day(n: u32, mood: i64) -> crate::model::Checkin {
+        let t = crate::clock::from_millis(0);
+        crate::model::Checkin {
+            id: crate::ids::CheckinId(i64::from(n)),
+            member_id: crate::ids::MemberId(1),
+            group_id: None,
+            local_date: chrono::NaiveDate::from_ymd_opt(2026, 6, n).unwrap(),
+            mood,
+            sleep: None,
+            connection: None,
+            note: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn low_mood_signals_need_two_lows_or_a_big_drop() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+        assert!(low_mood_signal(&[day(9, 2), day(10, 1)], today).is_some());
+        assert!(
+            low_mood_signal(&[day(9, 5), day(10, 1)], today).is_none(),
+            "one low"
+        );
+        assert!(low_mood_signal(&[day(2, 8), day(5, 7), day(8, 8), day(10, 3)], today).is_some());
+        assert!(
+            low_mood_signal(&[day(5, 7), day(8, 8), day(10, 3)], today).is_none(),
+            "too few to average"
+        );
+        assert!(low_mood_signal(&[day(2, 6), day(5, 6), day(8, 6), day(10, 3)], today).is_none());
+        assert!(
+            low_mood_signal(&[day(8, 1), day(9, 1)], today).is_none(),
+            "not today"
+        );
     }
 
     #[test]

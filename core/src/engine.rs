@@ -291,7 +291,10 @@ impl Engine {
         let Some(level) = assessment.level.alert_level() else {
             return Ok(Vec::new());
         };
-        match self.raise_alert(group_ref, sender, text, link, level).await {
+        match self
+            .raise_alert(group_ref, sender, text, link, level, true)
+            .await
+        {
             Ok(replies) => {
                 self.wake_workers();
                 Ok(replies)
@@ -312,6 +315,7 @@ impl Engine {
         text: &str,
         link: Option<String>,
         level: AlertLevel,
+        respect_quiet: bool,
     ) -> crate::Result<Vec<Reply>> {
         let now = self.clock.now();
         let Some(group) = self.store.group(group_ref.platform, &group_ref.id).await? else {
@@ -323,7 +327,7 @@ impl Engine {
             .upsert_member(&sender.member, &sender.display_name, now)
             .await?;
         // "Quiet": concern-level messages get resources without alerting.
-        if member.consent.quiet && level == AlertLevel::Concern {
+        if respect_quiet && member.consent.quiet && level == AlertLevel::Concern {
             return Ok(vec![Reply::private(support_text(
                 level,
                 Some(&group),
@@ -674,6 +678,23 @@ impl Engine {
                 .map(|s| format!(", sleep {s}"))
                 .unwrap_or_default(),
         ))];
+        // Low moods, for members who chose to let moderators know.
+        if member.consent.checkin_signals
+            && let Some(g) = &draft.group
+        {
+            let since = local_date - chrono::Duration::days(crate::checkin::SIGNAL_DAYS);
+            let recent = self.store.checkins(member.id, since).await?;
+            if let Some(why) = crate::checkin::low_mood_signal(&recent, local_date) {
+                let text = format!("(check-in signal, shared by the member's choice: {why})");
+                self.raise_alert(g, sender, &text, None, AlertLevel::Concern, false)
+                    .await?;
+                self.wake_workers();
+                replies.push(Reply::private(format!(
+                    "Because you chose to share low moods ({p}privacy signals), I've let the \
+                     moderators know that {why}."
+                )));
+            }
+        }
         // Notes (and the connection answer) are read like any message.
         let written = [draft.connection.as_deref(), note.as_deref()]
             .into_iter()
@@ -684,8 +705,15 @@ impl Engine {
             // Moderators are told, but never shown a private note.
             let told = match &draft.group {
                 Some(g) => {
-                    self.raise_alert(g, sender, "(from a private check-in note)", None, level)
-                        .await
+                    self.raise_alert(
+                        g,
+                        sender,
+                        "(from a private check-in note)",
+                        None,
+                        level,
+                        true,
+                    )
+                    .await
                 }
                 None => Ok(vec![Reply::private(support_text(level, None, false))]),
             };

@@ -254,3 +254,54 @@ async fn test_opting_in_from_a_group_makes_the_member_a_checkin_recipient() {
         "paused members get no prompt"
     );
 }
+
+#[tokio::test]
+async fn test_two_low_moods_alert_only_members_who_chose_signals() {
+    for signals in [false, true] {
+        let s = setup("2026-06-01T12:00:00Z").await;
+        if signals {
+            say(&s.engine, "!ipt privacy signals on").await;
+        }
+        // Quiet does not hold back a signal the member asked for.
+        say(&s.engine, "!ipt privacy quiet on").await;
+        let member = s
+            .store
+            .upsert_member(&sender().member, "M", Utc::now())
+            .await
+            .unwrap();
+        s.store
+            .save_checkin(
+                &ipt_core::model::NewCheckin {
+                    member_id: member.id,
+                    group_id: None,
+                    local_date: chrono::NaiveDate::from_ymd_opt(2026, 5, 31).unwrap(),
+                    mood: 2,
+                    sleep: None,
+                    connection: None,
+                    note: None,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        say(&s.engine, "!ipt checkin 1").await;
+        say(&s.engine, "skip").await;
+        say(&s.engine, "skip").await;
+        let done = say(&s.engine, "skip").await;
+        let group = s
+            .store
+            .group(Platform::Matrix, "!g:example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        let alerts = s.store.alerts(group.id, true).await.unwrap();
+        if signals {
+            assert_eq!(alerts.len(), 1, "{done}");
+            assert_eq!(alerts[0].level, ipt_core::model::AlertLevel::Concern);
+            assert!(done.contains("I've let the moderators know"), "{done}");
+        } else {
+            assert!(alerts.is_empty(), "no signal without consent: {done}");
+            assert!(!done.contains("moderators"), "{done}");
+        }
+    }
+}
