@@ -321,3 +321,33 @@ pub mod tempdir {
         }
     }
 }
+
+/// The Matrix test group `!g:example.org` (moderators in `!mods:example.org`,
+/// region GB) in `zone`, with an optional check-in cron and its settings.
+pub fn matrix_group(
+    zone: &str,
+    checkin_cron: Option<&str>,
+    settings: ipt_core::model::GroupSettings,
+) -> ipt_core::model::NewGroup {
+    ipt_core::model::NewGroup {
+        platform: ipt_core::ids::Platform::Matrix,
+        external_id: "!g:example.org".into(),
+        moderator_channel: Some("!mods:example.org".into()),
+        region: "GB".into(),
+        timezone: zone.into(),
+        checkin_cron: checkin_cron.map(str::to_owned),
+        settings,
+    }
+}
+
+/// Whether the store knows the Matrix user `id` at all.
+pub async fn knows_member(store: &dyn Store, id: &str) -> bool {
+    store
+        .member(&ipt_core::ids::MemberRef::new(
+            ipt_core::ids::Platform::Matrix,
+            id,
+        ))
+        .await
+        .expect("member lookup")
+        .is_some()
+}

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ipt_core::clock::{Clock, ManualClock};
 use ipt_core::engine::{Engine, Event, Sender};
 use ipt_core::ids::{GroupRef, MemberRef, Platform};
-use ipt_core::model::{GroupSettings, NewGroup};
+use ipt_core::model::GroupSettings;
 use ipt_core::store::Store;
 
 struct Setup {
@@ -24,20 +24,13 @@ async fn setup(now: &str) -> Setup {
             .unwrap()
             .with_timezone(&Utc),
     ));
+    let settings = GroupSettings {
+        alert_excerpts: true,
+        ..GroupSettings::default()
+    };
     store
         .upsert_group(
-            &NewGroup {
-                platform: Platform::Matrix,
-                external_id: "!g:example.org".into(),
-                moderator_channel: Some("!mods:example.org".into()),
-                region: "GB".into(),
-                timezone: "Europe/London".into(),
-                checkin_cron: None,
-                settings: GroupSettings {
-                    alert_excerpts: true,
-                    ..GroupSettings::default()
-                },
-            },
+            &ipt_tests::matrix_group("Europe/London", None, settings),
             clock.now(),
         )
         .await

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use ipt_core::clock::{Clock, ManualClock};
 use ipt_core::ids::{MemberRef, Platform};
-use ipt_core::model::{Consent, Group, GroupSettings, NewGroup};
+use ipt_core::model::{Consent, Group, GroupSettings};
 use ipt_core::outbox::TargetKind;
 use ipt_core::scheduler::{Scheduler, SchedulerConfig, Tick};
 use ipt_core::store::Store;
@@ -20,21 +20,8 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn group(store: &dyn Store, zone: &str, now: DateTime<Utc>) -> Group {
-    store
-        .upsert_group(
-            &NewGroup {
-                platform: Platform::Matrix,
-                external_id: "!g:example.org".into(),
-                moderator_channel: Some("!mods:example.org".into()),
-                region: "GB".into(),
-                timezone: zone.into(),
-                checkin_cron: Some("0 0 9 * * *".into()),
-                settings: GroupSettings::default(),
-            },
-            now,
-        )
-        .await
-        .unwrap()
+    let group = ipt_tests::matrix_group(zone, Some("0 0 9 * * *"), GroupSettings::default());
+    store.upsert_group(&group, now).await.unwrap()
 }
 
 /// A member of the group who opted in to check-ins.
