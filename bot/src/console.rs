@@ -77,6 +77,7 @@ impl Console {
         Arc::new(ConsoleSink {
             out: self.out.clone(),
             me: self.sender.member.id.clone(),
+            group: self.group.id.clone(),
             seen: Mutex::new(HashSet::new()),
         })
     }
@@ -160,7 +161,20 @@ impl Console {
                 Visibility::Here => format!("ipt-bot in {}", self.group.id),
                 Visibility::Private => "ipt-bot (only you see this)".to_owned(),
             };
-            text.push_str(&format!("{who}:\n{}\n\n", reply.text));
+            text.push_str(&format!("{who}:\n{}\n", reply.text));
+            if let Some(image) = &reply.image {
+                // A terminal shows no pictures: the chart goes to a file.
+                let path = std::env::temp_dir().join(format!(
+                    "ipt-bot-{}-{}",
+                    std::process::id(),
+                    image.name
+                ));
+                match std::fs::write(&path, &image.png) {
+                    Ok(()) => text.push_str(&format!("[chart saved to {}]\n", path.display())),
+                    Err(error) => text.push_str(&format!("[chart not saved: {error}]\n")),
+                }
+            }
+            text.push('\n');
         }
         self.out.print(&text);
     }
@@ -171,6 +185,8 @@ impl Console {
 struct ConsoleSink {
     out: SharedOut,
     me: String,
+    /// The group's own channel (posts there are public to the group).
+    group: String,
     seen: Mutex<HashSet<String>>,
 }
 
@@ -189,6 +205,9 @@ impl DeliverySink for ConsoleSink {
         let heading = match target.kind {
             TargetKind::Member if target.id == self.me => "[private message to you]".to_owned(),
             TargetKind::Member => format!("[private message to {}]", target.id),
+            TargetKind::Channel if target.id == self.group => {
+                format!("[posted in the group \"{}\"]", target.id)
+            }
             TargetKind::Channel => format!("[to the moderators' channel \"{}\"]", target.id),
         };
         self.out

@@ -110,6 +110,23 @@ pub struct Reply {
     pub visibility: Visibility,
     /// Plain text; adapters escape it for their markup.
     pub text: String,
+    /// A picture sent with it (the mood chart), if any.
+    pub image: Option<Image>,
+}
+
+/// A picture to upload with a reply.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Image {
+    /// A file name for it ("mood.png").
+    pub name: String,
+    /// The PNG bytes.
+    pub png: Vec<u8>,
+}
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Image({}, {} bytes)", self.name, self.png.len())
+    }
 }
 
 impl Reply {
@@ -118,6 +135,7 @@ impl Reply {
         Self {
             visibility: Visibility::Private,
             text: text.into(),
+            image: None,
         }
     }
 }
@@ -134,7 +152,7 @@ pub const MAX_PAUSE_DAYS: i64 = 90;
 pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
-const NOT_YET: &[&str] = &["mood", "homework", "setup", "stats"];
+const NOT_YET: &[&str] = &["homework", "setup", "stats"];
 
 /// The platform-free bot.
 #[derive(Debug, Clone)]
@@ -257,6 +275,7 @@ impl Engine {
             "mydata" => self.mydata(sender, args, prefix).await?,
             "resources" => self.resources(group).await?,
             "checkin" => self.start_checkin(group, sender, args, prefix).await?,
+            "mood" => return self.mood(sender, args, prefix).await,
             "alerts" | "alert" if !sender.moderator => {
                 "Only the group's moderators can see and handle alerts.".to_owned()
             }
@@ -551,6 +570,52 @@ impl Engine {
         let ask = question(draft.step, p);
         self.drafts.put(sender.member.clone(), draft);
         Ok(format!("{intro}{ask}"))
+    }
+
+    /// `mood [days]`: the member's own history, privately, with a chart.
+    async fn mood(&self, sender: &Sender, args: &str, p: &str) -> crate::Result<Vec<Reply>> {
+        use crate::mood::{DEFAULT_DAYS, MAX_DAYS, chart_png, summary};
+        let days = match args.trim() {
+            "" => DEFAULT_DAYS,
+            n => match n.parse::<i64>() {
+                Ok(d) if (1..=MAX_DAYS).contains(&d) => d,
+                _ => {
+                    return Ok(vec![Reply::private(format!(
+                        "{p}mood takes a number of days from 1 to {MAX_DAYS}, e.g. {p}mood 30."
+                    ))]);
+                }
+            },
+        };
+        let member = self.store.member(&sender.member).await?;
+        let zone = member
+            .as_ref()
+            .and_then(|m| m.timezone.as_deref())
+            .and_then(|z| parse_zone(z).ok())
+            .unwrap_or(chrono_tz::UTC);
+        let to = self.clock.now().with_timezone(&zone).date_naive();
+        let from = to - chrono::Duration::days(days - 1);
+        // Weeks-running needs a little more history than is shown.
+        let checkins = match &member {
+            Some(m) => {
+                self.store
+                    .checkins(m.id, from.min(to - chrono::Duration::days(MAX_DAYS)))
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        let mut reply = Reply::private(summary(&checkins, from, to, p));
+        if checkins.iter().any(|c| c.local_date >= from) {
+            match chart_png(&checkins, from, to) {
+                Ok(png) => {
+                    reply.image = Some(Image {
+                        name: "mood.png".into(),
+                        png,
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "mood chart failed; text only"),
+            }
+        }
+        Ok(vec![reply])
     }
 
     /// A private message: the next check-in answer, or a pointer to help.

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod mood;
 pub mod outbox;
 pub mod prompts;
 pub mod region;

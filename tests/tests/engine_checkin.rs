@@ -298,3 +298,41 @@ async fn test_two_low_moods_alert_only_members_who_chose_signals() {
         }
     }
 }
+
+#[tokio::test]
+async fn test_mood_shows_the_members_own_history_privately_with_a_chart() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    let mood = |args: &str| Event::Command {
+        group: Some(GroupRef::new(Platform::Matrix, "!g:example.org")),
+        sender: sender(),
+        name: "mood".into(),
+        args: args.into(),
+        prefix: "!ipt ".into(),
+    };
+    let empty = s.engine.handle(mood("")).await.unwrap();
+    assert!(empty[0].text.contains("no check-ins") && empty[0].image.is_none());
+    assert!(
+        !ipt_tests::knows_member(s.store.as_ref(), "@m:example.org").await,
+        "looking stores nothing"
+    );
+    say(&s.engine, "!ipt checkin 6").await;
+    say(&s.engine, "skip").await;
+    say(&s.engine, "skip").await;
+    say(&s.engine, "skip").await;
+    let shown = s.engine.handle(mood("7")).await.unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].visibility, ipt_core::engine::Visibility::Private);
+    assert!(
+        shown[0].text.contains("last 7 days") && shown[0].text.contains("1 Jun 6"),
+        "{}",
+        shown[0].text
+    );
+    let chart = shown[0].image.as_ref().expect("a chart");
+    assert!(chart.png.starts_with(b"\x89PNG"));
+    let refused = s.engine.handle(mood("365")).await.unwrap();
+    assert!(
+        refused[0].text.contains("from 1 to 90"),
+        "{}",
+        refused[0].text
+    );
+}
