@@ -152,7 +152,7 @@ pub const MAX_PAUSE_DAYS: i64 = 90;
 pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
-const NOT_YET: &[&str] = &["homework", "setup", "stats"];
+const NOT_YET: &[&str] = &["homework", "setup"];
 
 /// The platform-free bot.
 #[derive(Debug, Clone)]
@@ -279,6 +279,11 @@ impl Engine {
             "alerts" | "alert" if !sender.moderator => {
                 "Only the group's moderators can see and handle alerts.".to_owned()
             }
+            "stats" if !sender.moderator => {
+                "Group totals are for the group's moderators. Your own history is in {p}mood."
+                    .replace("{p}", prefix)
+            }
+            "stats" => self.stats(group, args, prefix).await?,
             "alerts" => self.list_alerts(group, args, prefix).await?,
             "alert" => self.alert_command(group, sender, args, prefix).await?,
             n if NOT_YET.contains(&n) => format!(
@@ -570,6 +575,31 @@ impl Engine {
         let ask = question(draft.step, p);
         self.drafts.put(sender.member.clone(), draft);
         Ok(format!("{intro}{ask}"))
+    }
+
+    /// `stats [days]`: anonymous check-in totals for the group (moderators).
+    async fn stats(&self, group: Option<&GroupRef>, args: &str, p: &str) -> crate::Result<String> {
+        let Some(group) = self.group_of(group).await? else {
+            return Ok(format!("Use {p}stats in the group you moderate."));
+        };
+        let days = match args.trim() {
+            "" => 7,
+            n => match n.parse::<i64>() {
+                Ok(d) if (1..=crate::mood::MAX_DAYS).contains(&d) => d,
+                _ => {
+                    return Ok(format!(
+                        "{p}stats takes a number of days from 1 to {}, e.g. {p}stats 30.",
+                        crate::mood::MAX_DAYS
+                    ));
+                }
+            },
+        };
+        let now = self.clock.now();
+        let zone = parse_zone(&group.timezone).unwrap_or(chrono_tz::UTC);
+        let since = now.with_timezone(&zone).date_naive() - chrono::Duration::days(days - 1);
+        let answers = self.store.group_checkins(group.id, since).await?;
+        let opted_in = self.store.checkin_recipients(group.id, now).await?.len();
+        Ok(crate::mood::group_totals(&answers, opted_in, days))
     }
 
     /// `mood [days]`: the member's own history, privately, with a chart.

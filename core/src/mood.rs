@@ -142,6 +142,55 @@ pub fn chart_png(checkins: &[Checkin], from: NaiveDate, to: NaiveDate) -> Result
     Ok(png.into_inner())
 }
 
+/// Totals are shown only when at least this many members answered, so no
+/// one can be picked out.
+pub const MIN_FOR_TOTALS: usize = 5;
+
+/// Anonymous group totals over `days` days from `(member, mood, sleep)`
+/// answers, or a plain refusal when fewer than [`MIN_FOR_TOTALS`]
+/// members answered. `opted_in` is how many members get check-ins now.
+pub fn group_totals(
+    answers: &[(crate::ids::MemberId, i64, Option<i64>)],
+    opted_in: usize,
+    days: i64,
+) -> String {
+    let members: std::collections::HashSet<_> = answers.iter().map(|(m, _, _)| *m).collect();
+    if members.len() < MIN_FOR_TOTALS {
+        return format!(
+            "Fewer than {MIN_FOR_TOTALS} members checked in over the last {days} days, so there \
+             are no totals to show: with so few, answers could be told apart. ({opted_in} \
+             member{} currently get check-ins.)",
+            if opted_in == 1 { "" } else { "s" }
+        );
+    }
+    let moods: Vec<i64> = answers.iter().map(|(_, m, _)| *m).collect();
+    let average = moods.iter().sum::<i64>() as f64 / moods.len() as f64;
+    let bucket = |lo: i64, hi: i64| moods.iter().filter(|m| (lo..=hi).contains(*m)).count();
+    let sleeps: Vec<i64> = answers.iter().filter_map(|(_, _, s)| *s).collect();
+    let mut out = format!(
+        "Group check-ins over the last {days} days (anonymous): {} members answered, {} \
+         check-ins in all; {opted_in} member{} currently get check-ins.\n\
+         Mood: average {average:.1} out of 10. 0-2: {}, 3-4: {}, 5-6: {}, 7-8: {}, 9-10: {}.",
+        members.len(),
+        answers.len(),
+        if opted_in == 1 { "" } else { "s" },
+        bucket(0, 2),
+        bucket(3, 4),
+        bucket(5, 6),
+        bucket(7, 8),
+        bucket(9, 10),
+    );
+    if !sleeps.is_empty() {
+        out.push_str(&format!(
+            " Sleep: average {:.1} out of 10 ({} answers).",
+            sleeps.iter().sum::<i64>() as f64 / sleeps.len() as f64,
+            sleeps.len()
+        ));
+    }
+    out.push_str("\nNo one's answers are shown, only totals.");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +237,23 @@ mod tests {
         assert!(
             text.contains("Day by day: 1 Jun 3, 3 Jun 4, 8 Jun 6, 10 Jun 7."),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn totals_need_five_members_and_show_no_one() {
+        let m = crate::ids::MemberId;
+        let four: Vec<_> = (0..8).map(|i| (m(i % 4), 5, None)).collect();
+        let refused = group_totals(&four, 6, 7);
+        assert!(refused.starts_with("Fewer than 5 members"), "{refused}");
+        let five: Vec<_> = (0..10).map(|i| (m(i % 5), i % 11, Some(6))).collect();
+        let totals = group_totals(&five, 7, 7);
+        assert!(
+            totals.contains("5 members answered, 10 check-ins")
+                && totals.contains("average 4.5")
+                && totals.contains("0-2: 3, 3-4: 2, 5-6: 2, 7-8: 2, 9-10: 1")
+                && totals.contains("Sleep: average 6.0"),
+            "{totals}"
         );
     }
 

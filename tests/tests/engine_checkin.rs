@@ -336,3 +336,35 @@ async fn test_mood_shows_the_members_own_history_privately_with_a_chart() {
         refused[0].text
     );
 }
+
+#[tokio::test]
+async fn test_stats_are_for_moderators_and_need_five_answering_members() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    let stats = |moderator: bool| Event::Command {
+        group: Some(GroupRef::new(Platform::Matrix, "!g:example.org")),
+        sender: Sender {
+            moderator,
+            ..sender()
+        },
+        name: "stats".into(),
+        args: String::new(),
+        prefix: "!ipt ".into(),
+    };
+    let member = s.engine.handle(stats(false)).await.unwrap();
+    assert!(
+        member[0].text.contains("for the group's moderators"),
+        "{}",
+        member[0].text
+    );
+    say(&s.engine, "!ipt checkin 5").await;
+    for _ in 0..3 {
+        say(&s.engine, "skip").await;
+    }
+    let few = s.engine.handle(stats(true)).await.unwrap();
+    assert!(
+        few[0].text.starts_with("Fewer than 5 members"),
+        "{}",
+        few[0].text
+    );
+    assert!(!few[0].text.contains("average"), "{}", few[0].text);
+}

@@ -41,6 +41,7 @@ ipt_tests::store_suite!(
     test_concurrent_claimers_never_share_a_row,
     test_delivery_kinds_round_trip,
     test_member_delete_removes_everything_about_them,
+    test_checkin_recipients_runs_and_group_totals,
 );
 
 fn t(ms: i64) -> Timestamp {
@@ -1007,5 +1008,126 @@ async fn test_repeated_messages_update_the_open_alert_and_raise_its_level(store:
             .unwrap()
             .is_none(),
         "a resolved alert is not updated; the caller opens a new one"
+    );
+}
+
+/// Membership, consent and pause decide who gets check-ins; a run is
+/// claimed once with its deliveries; group totals read only that group.
+async fn test_checkin_recipients_runs_and_group_totals(store: Arc<dyn Store>) {
+    use ipt_core::store::RunKey;
+    let g = store
+        .upsert_group(&new_group("!g:example.org"), t(0))
+        .await
+        .unwrap();
+    let other = store
+        .upsert_group(&new_group("!h:example.org"), t(0))
+        .await
+        .unwrap();
+    let (a, b, c) = (
+        member(&store, "@a:example.org").await,
+        member(&store, "@b:example.org").await,
+        member(&store, "@c:example.org").await,
+    );
+    let yes = Consent {
+        checkins: true,
+        ..Consent::default()
+    };
+    for m in [&a, &b, &c] {
+        store.add_group_member(g.id, m.id, t(0)).await.unwrap();
+        store.add_group_member(g.id, m.id, t(1)).await.unwrap(); // idempotent
+    }
+    store.set_member_consent(a.id, yes).await.unwrap();
+    store.set_member_consent(b.id, yes).await.unwrap();
+    store
+        .set_member_paused_until(b.id, Some(t(1_000)))
+        .await
+        .unwrap();
+    let ids = |ms: Vec<ipt_core::model::Member>| ms.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.checkin_recipients(g.id, t(0)).await.unwrap()),
+        [a.id]
+    );
+    assert_eq!(
+        ids(store.checkin_recipients(g.id, t(1_000)).await.unwrap()),
+        [a.id, b.id]
+    );
+    assert!(
+        store
+            .checkin_recipients(other.id, t(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let run = RunKey {
+        group: g.id,
+        kind: "checkin".into(),
+        fire_at: t(5_000),
+    };
+    let prompt = note("run-1", Platform::Matrix);
+    assert!(
+        store
+            .claim_run(&run, false, std::slice::from_ref(&prompt), t(5_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_run(&run, false, std::slice::from_ref(&prompt), t(6_000))
+            .await
+            .unwrap()
+    );
+    let skipped = RunKey {
+        fire_at: t(1),
+        ..run.clone()
+    };
+    assert!(
+        store
+            .claim_run(&skipped, true, &[note("run-0", Platform::Matrix)], t(5_000))
+            .await
+            .unwrap()
+    );
+    assert!(store.delivery("run-1").await.unwrap().is_some());
+    assert!(
+        store.delivery("run-0").await.unwrap().is_none(),
+        "a skipped run sends nothing"
+    );
+
+    let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    for (m, group, mood) in [
+        (&a, Some(g.id), 4),
+        (&b, Some(g.id), 7),
+        (&c, Some(other.id), 1),
+        (&c, None, 2),
+    ] {
+        store
+            .save_checkin(
+                &NewCheckin {
+                    member_id: m.id,
+                    group_id: group,
+                    local_date: if group.is_some() {
+                        day
+                    } else {
+                        day.succ_opt().unwrap()
+                    },
+                    mood,
+                    sleep: Some(5),
+                    connection: None,
+                    note: None,
+                },
+                t(0),
+            )
+            .await
+            .unwrap();
+    }
+    let mut totals = store.group_checkins(g.id, day).await.unwrap();
+    totals.sort();
+    assert_eq!(totals, [(a.id, 4, Some(5)), (b.id, 7, Some(5))]);
+    assert!(
+        store
+            .group_checkins(g.id, day.succ_opt().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

@@ -165,6 +165,13 @@ pub trait Store: Send + Sync + Debug {
     async fn save_checkin(&self, checkin: &NewCheckin, now: Timestamp) -> Result<Checkin>;
     /// A member's check-ins on or after `since`, oldest first.
     async fn checkins(&self, member: MemberId, since: NaiveDate) -> Result<Vec<Checkin>>;
+    /// Every check-in answered from a group on or after `since`, as
+    /// `(member, mood, sleep)`: for anonymous totals only.
+    async fn group_checkins(
+        &self,
+        group: GroupId,
+        since: NaiveDate,
+    ) -> Result<Vec<(MemberId, i64, Option<i64>)>>;
 
     // ---- homework ----
 
@@ -1387,6 +1394,26 @@ macro_rules! shared_store_impl {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(stored)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn group_checkins(
+                &self,
+                group: $crate::ids::GroupId,
+                since: chrono::NaiveDate,
+            ) -> $crate::Result<Vec<($crate::ids::MemberId, i64, Option<i64>)>> {
+                let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT member_id, mood, sleep FROM checkins \
+                     WHERE group_id = $1 AND local_date >= $2",
+                )
+                .bind(group.0)
+                .bind(since.format("%Y-%m-%d").to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(m, mood, sleep)| ($crate::ids::MemberId(m), mood, sleep))
+                    .collect())
             }
 
             #[tracing::instrument(skip(self))]
