@@ -276,15 +276,21 @@ fn content(command: ContentCommand) -> Result<(), Failure> {
         ContentCommand::Lint => {
             let issues = ipt_core::content::lint();
             let prompts = ipt_core::prompts::lint();
-            if issues.is_empty() && prompts.is_empty() {
+            let homework = ipt_core::homework::lint();
+            if issues.is_empty() && prompts.is_empty() && homework.is_empty() {
                 println!("{} cards OK", library.cards().len());
                 println!("{} daily prompts OK", ipt_core::prompts::all().len());
+                println!(
+                    "{} exercise templates OK",
+                    ipt_core::homework::templates().len()
+                );
                 Ok(())
             } else {
                 let lines: Vec<String> = issues
                     .iter()
                     .map(ToString::to_string)
                     .chain(prompts.into_iter().map(|p| format!("prompts.toml: {p}")))
+                    .chain(homework.into_iter().map(|h| format!("homework.toml: {h}")))
                     .collect();
                 Err(Failure::Input(format!(
                     "{} problem{} in the content:\n  - {}",

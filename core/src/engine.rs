@@ -152,7 +152,7 @@ pub const MAX_PAUSE_DAYS: i64 = 90;
 pub const DEFAULT_PAUSE_DAYS: i64 = 7;
 
 /// Commands that are part of the bot's interface but arrive with later work.
-const NOT_YET: &[&str] = &["homework", "setup"];
+const NOT_YET: &[&str] = &["setup"];
 
 /// The platform-free bot.
 #[derive(Debug, Clone)]
@@ -284,6 +284,7 @@ impl Engine {
                     .replace("{p}", prefix)
             }
             "stats" => self.stats(group, args, prefix).await?,
+            "homework" => self.homework(group, sender, args, prefix).await?,
             "alerts" => self.list_alerts(group, args, prefix).await?,
             "alert" => self.alert_command(group, sender, args, prefix).await?,
             n if NOT_YET.contains(&n) => format!(
@@ -577,6 +578,215 @@ impl Engine {
         Ok(format!("{intro}{ask}"))
     }
 
+    /// `homework [list|templates|show|take|add|done|skip|assign]`.
+    async fn homework(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        args: &str,
+        p: &str,
+    ) -> crate::Result<String> {
+        use crate::homework::{
+            from_template, id_and_words, list, show, template, template_list, unknown,
+        };
+        use crate::model::{HomeworkStatus, NewHomework};
+        let now = self.clock.now();
+        let (action, rest) = args
+            .trim()
+            .split_once(char::is_whitespace)
+            .map_or((args.trim(), ""), |(a, r)| (a, r.trim()));
+        let action = action.to_lowercase();
+        match action.as_str() {
+            "templates" => return Ok(template_list(p)),
+            "show" => {
+                return Ok(template(rest).map_or_else(|| unknown(rest, p), |t| show(t, p)));
+            }
+            "assign" => return self.assign_homework(group, sender, rest, p).await,
+            _ => {}
+        }
+        let member = self
+            .store
+            .upsert_member(&sender.member, &sender.display_name, now)
+            .await?;
+        let group_id = self.group_of(group).await?.map(|g| g.id);
+        match action.as_str() {
+            "" | "list" => Ok(list(&self.store.homework(member.id).await?, now, p)),
+            "take" => {
+                let Some(t) = template(rest) else {
+                    return Ok(unknown(rest, p));
+                };
+                let added = self
+                    .store
+                    .add_homework(&from_template(t, member.id, group_id, None, now), now)
+                    .await?;
+                Ok(format!(
+                    "Added #{}: {}. Take your time; a smaller step counts too.\n{}\nWhen it's done: \
+                     {p}homework done {} [how it went].",
+                    added.id, t.title, t.steps, added.id
+                ))
+            }
+            "add" if rest.is_empty() => Ok(format!(
+                "Say what you'd like to do, e.g. {p}homework add call my brother on Sunday."
+            )),
+            "add" => {
+                let title: String = rest.chars().take(200).collect();
+                let added = self
+                    .store
+                    .add_homework(
+                        &NewHomework {
+                            member_id: member.id,
+                            group_id,
+                            template: None,
+                            title: title.clone(),
+                            details: None,
+                            due_at: None,
+                            assigned_by: None,
+                        },
+                        now,
+                    )
+                    .await?;
+                Ok(format!(
+                    "Added #{}: {title}. {p}homework done {} when you've done it.",
+                    added.id, added.id
+                ))
+            }
+            "note" => {
+                let (id, note) = id_and_words(rest);
+                let (Some(id), false) = (id, note.is_empty()) else {
+                    return Ok(format!(
+                        "Use {p}homework note <id> <a few words>, e.g. {p}homework note 3 it \
+                         went better than I expected."
+                    ));
+                };
+                let Some(h) = self
+                    .store
+                    .homework(member.id)
+                    .await?
+                    .into_iter()
+                    .find(|h| h.id.0 == id)
+                else {
+                    return Ok(format!(
+                        "You have no exercise #{id}. {p}homework lists yours."
+                    ));
+                };
+                let note: String = note.chars().take(1000).collect();
+                self.store
+                    .settle_homework(h.id, member.id, h.status, Some(&note), now)
+                    .await?;
+                Ok(format!(
+                    "Noted on \"{}\". Only you see your notes.",
+                    h.title
+                ))
+            }
+            "done" | "skip" => {
+                let (id, note) = id_and_words(rest);
+                let Some(id) = id else {
+                    return Ok(format!(
+                        "Which one? {p}homework lists them with their numbers, e.g. \
+                         {p}homework {action} 3."
+                    ));
+                };
+                let status = if action == "done" {
+                    HomeworkStatus::Done
+                } else {
+                    HomeworkStatus::Skipped
+                };
+                let reflection: Option<String> =
+                    (!note.is_empty()).then(|| note.chars().take(1000).collect());
+                let settled = self
+                    .store
+                    .settle_homework(
+                        crate::ids::HomeworkId(id),
+                        member.id,
+                        status,
+                        reflection.as_deref(),
+                        now,
+                    )
+                    .await?;
+                Ok(match (settled, status) {
+                    (None, _) => format!("You have no exercise #{id}. {p}homework lists yours."),
+                    (Some(h), HomeworkStatus::Done) => format!(
+                        "Well done on \"{}\".{} Only you see your reflection.",
+                        h.title,
+                        if reflection.is_some() {
+                            " Your note is saved."
+                        } else {
+                            ""
+                        }
+                    ),
+                    (Some(h), _) => format!(
+                        "\"{}\" is set aside. Skipping is fine; nothing counts against you.",
+                        h.title
+                    ),
+                })
+            }
+            _ => Ok(format!(
+                "{p}homework lists your exercises; also: {p}homework templates, show <id>, \
+                 take <id>, add <what>, note <id> <words>, done <id> [note], skip <id>."
+            )),
+        }
+    }
+
+    /// `homework assign <member|all> <template>` (moderators, in a group).
+    async fn assign_homework(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        args: &str,
+        p: &str,
+    ) -> crate::Result<String> {
+        if !sender.moderator {
+            return Ok(format!(
+                "Only moderators can suggest exercises to others; {p}homework take <id> adds one \
+                 for yourself."
+            ));
+        }
+        let Some(group) = self.group_of(group).await? else {
+            return Ok(format!("Use {p}homework assign in the group you moderate."));
+        };
+        let mut words = args.split_whitespace();
+        let (Some(who), Some(id)) = (words.next(), words.next()) else {
+            return Ok(format!(
+                "Use {p}homework assign <member id or all> <exercise id>, e.g. \
+                 {p}homework assign all social-activity."
+            ));
+        };
+        let Some(t) = crate::homework::template(id) else {
+            return Ok(crate::homework::unknown(id, p));
+        };
+        let now = self.clock.now();
+        let members = if who.eq_ignore_ascii_case("all") {
+            self.store.checkin_recipients(group.id, now).await?
+        } else {
+            let who = MemberRef::new(group.platform, who.trim_start_matches('@').to_owned());
+            let who = if group.platform == crate::ids::Platform::Matrix {
+                MemberRef::new(group.platform, format!("@{}", who.id))
+            } else {
+                who
+            };
+            self.store.member(&who).await?.into_iter().collect()
+        };
+        if members.is_empty() {
+            return Ok(
+                "Nobody to suggest it to: members appear here once they use the bot in this \
+                 group (\"all\" means those who get check-ins)."
+                    .into(),
+            );
+        }
+        for m in &members {
+            let by = Some(sender.member.id.clone());
+            let exercise = crate::homework::from_template(t, m.id, Some(group.id), by, now);
+            self.store.add_homework(&exercise, now).await?;
+        }
+        Ok(format!(
+            "Suggested \"{}\" to {} member{}. They see it in {p}homework; it's theirs to do \
+             or skip, and their reflections stay private.",
+            t.title,
+            members.len(),
+            if members.len() == 1 { "" } else { "s" }
+        ))
+    }
+
     /// `stats [days]`: anonymous check-in totals for the group (moderators).
     async fn stats(&self, group: Option<&GroupRef>, args: &str, p: &str) -> crate::Result<String> {
         let Some(group) = self.group_of(group).await? else {
@@ -599,7 +809,15 @@ impl Engine {
         let since = now.with_timezone(&zone).date_naive() - chrono::Duration::days(days - 1);
         let answers = self.store.group_checkins(group.id, since).await?;
         let opted_in = self.store.checkin_recipients(group.id, now).await?.len();
-        Ok(crate::mood::group_totals(&answers, opted_in, days))
+        let (open, done, skipped) = self.store.group_homework_counts(group.id).await?;
+        let mut out = crate::mood::group_totals(&answers, opted_in, days);
+        if open + done + skipped > 0 {
+            out.push_str(&format!(
+                "\nExercises from this group: {open} open, {done} done, {skipped} set aside \
+                 (reflections stay private)."
+            ));
+        }
+        Ok(out)
     }
 
     /// `mood [days]`: the member's own history, privately, with a chart.

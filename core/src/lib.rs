@@ -17,6 +17,7 @@ pub mod content;
 pub mod crisis;
 pub mod engine;
 pub mod error;
+pub mod homework;
 pub mod ids;
 pub mod model;
 pub mod mood;

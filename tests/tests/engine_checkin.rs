@@ -368,3 +368,105 @@ async fn test_stats_are_for_moderators_and_need_five_answering_members() {
     );
     assert!(!few[0].text.contains("average"), "{}", few[0].text);
 }
+
+#[tokio::test]
+async fn test_homework_take_add_done_skip_and_moderators_see_only_counts() {
+    let s = setup("2026-06-01T12:00:00Z").await;
+    assert!(
+        say(&s.engine, "!ipt homework")
+            .await
+            .contains("no open exercises")
+    );
+    assert!(
+        say(&s.engine, "!ipt homework templates")
+            .await
+            .contains("communication-analysis")
+    );
+    let taken = say(&s.engine, "!ipt homework take Communication Analysis").await;
+    assert!(
+        taken.starts_with("Added #1: Go over one conversation"),
+        "{taken}"
+    );
+    assert!(
+        say(&s.engine, "!ipt homework take nonsense")
+            .await
+            .contains("don't have an exercise")
+    );
+    say(&s.engine, "!ipt homework add text my aunt back").await;
+    let list = say(&s.engine, "!ipt homework list").await;
+    assert!(
+        list.contains("#1 Go over one conversation - suggested by 4 Jun")
+            && list.contains("#2 text my aunt back"),
+        "{list}"
+    );
+    let done = say(
+        &s.engine,
+        "!ipt homework done 1 it helped to say what I needed",
+    )
+    .await;
+    assert!(done.contains("Well done"), "{done}");
+    let noted = say(&s.engine, "!ipt homework note 2 maybe next week").await;
+    assert!(noted.contains("Noted"), "{noted}");
+    assert!(
+        say(&s.engine, "!ipt homework skip #2")
+            .await
+            .contains("nothing counts against you")
+    );
+    assert!(
+        say(&s.engine, "!ipt homework done 7")
+            .await
+            .contains("no exercise #7")
+    );
+    let member = s.store.member(&sender().member).await.unwrap().unwrap();
+    let stored = s.store.homework(member.id).await.unwrap();
+    let one = stored.iter().find(|h| h.id.0 == 1).unwrap();
+    assert_eq!(
+        one.reflection.as_deref(),
+        Some("it helped to say what I needed")
+    );
+    let two = stored.iter().find(|h| h.id.0 == 2).unwrap();
+    assert_eq!(two.reflection.as_deref(), Some("maybe next week"));
+
+    // Members cannot assign; moderators can, and see counts, never reflections.
+    assert!(
+        say(&s.engine, "!ipt homework assign all emotion-log")
+            .await
+            .contains("Only moderators")
+    );
+    say(&s.engine, "!ipt privacy checkins on").await;
+    let as_moderator = |name: &str, args: &str| Event::Command {
+        group: Some(GroupRef::new(Platform::Matrix, "!g:example.org")),
+        sender: Sender {
+            member: MemberRef::new(Platform::Matrix, "@mod:example.org"),
+            display_name: "Mod".into(),
+            moderator: true,
+        },
+        name: name.into(),
+        args: args.into(),
+        prefix: "!ipt ".into(),
+    };
+    let assigned = s
+        .engine
+        .handle(as_moderator("homework", "assign all emotion-log"))
+        .await
+        .unwrap();
+    assert!(
+        assigned[0].text.contains("to 1 member"),
+        "{}",
+        assigned[0].text
+    );
+    assert!(
+        say(&s.engine, "!ipt homework")
+            .await
+            .contains("(suggested by a moderator)")
+    );
+    let stats = s.engine.handle(as_moderator("stats", "")).await.unwrap();
+    assert!(
+        stats[0]
+            .text
+            .contains("Exercises from this group: 1 open, 1 done, 1 set aside")
+            && !stats[0].text.contains("what I needed"),
+        "{}",
+        stats[0].text
+    );
+}

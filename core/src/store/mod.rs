@@ -179,6 +179,8 @@ pub trait Store: Send + Sync + Debug {
     async fn add_homework(&self, homework: &NewHomework, now: Timestamp) -> Result<Homework>;
     /// A member's exercises, newest first.
     async fn homework(&self, member: MemberId) -> Result<Vec<Homework>>;
+    /// How many of a group's exercises are open, done and skipped.
+    async fn group_homework_counts(&self, group: GroupId) -> Result<(i64, i64, i64)>;
     /// Marks a member's own exercise done or skipped (or open again).
     /// `None` if the member has no exercise with that id.
     async fn settle_homework(
@@ -1394,6 +1396,21 @@ macro_rules! shared_store_impl {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(stored)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn group_homework_counts(
+                &self,
+                group: $crate::ids::GroupId,
+            ) -> $crate::Result<(i64, i64, i64)> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM homework WHERE group_id = $1 GROUP BY status",
+                )
+                .bind(group.0)
+                .fetch_all(&self.pool)
+                .await?;
+                let count = |s: &str| rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+                Ok((count("open"), count("done"), count("skipped")))
             }
 
             #[tracing::instrument(skip(self))]
