@@ -62,6 +62,8 @@ pub struct Scheduler {
     config: SchedulerConfig,
     /// Per group, the time up to which fire times have been handled.
     seen: Mutex<HashMap<GroupId, Timestamp>>,
+    /// Up to when homework reminders have been sent.
+    reminders_until: Mutex<Option<Timestamp>>,
     /// Parsed schedules by group, with the text they were parsed from:
     /// parsing every group's cron on every tick would dominate a tick.
     parsed: Mutex<HashMap<GroupId, Parsed>>,
@@ -79,6 +81,7 @@ impl Scheduler {
             config,
             seen: Mutex::new(HashMap::new()),
             parsed: Mutex::new(HashMap::new()),
+            reminders_until: Mutex::new(None),
         }
     }
 
@@ -105,7 +108,50 @@ impl Scheduler {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(group.id, now);
         }
+        tick.deliveries += self.homework_reminders(now).await?;
         Ok(tick)
+    }
+
+    /// One gentle reminder for each open exercise whose suggested time
+    /// has come (keyed per exercise, so never twice), at most a day late.
+    async fn homework_reminders(&self, now: Timestamp) -> crate::Result<usize> {
+        let after = self
+            .reminders_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or(now - self.config.look_back);
+        let due = self.store.homework_due(after, now).await?;
+        let reminders: Vec<NewDelivery> = due
+            .iter()
+            .map(|(h, member)| {
+                let p = moderator_prefix(member.platform);
+                NewDelivery {
+                    kind: DeliveryKind::Reminder,
+                    target: Target::member(member.platform, member.external_id.clone()),
+                    payload: Payload {
+                        text: format!(
+                            "A gentle reminder: \"{}\" was planned for about now. When you're \
+                             ready, {p}homework done {} (a line on how it went is welcome), or \
+                             {p}homework skip {}; both are fine.",
+                            h.title, h.id, h.id
+                        ),
+                        ..Payload::default()
+                    },
+                    idempotency_key: format!("homework-{}-due", h.id),
+                    not_before: None,
+                }
+            })
+            .collect();
+        let sent = if reminders.is_empty() {
+            0
+        } else {
+            self.store.enqueue(&reminders, now).await?
+        };
+        *self
+            .reminders_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+        Ok(sent)
     }
 
     /// The group's parsed schedule, from the cache while its text is the

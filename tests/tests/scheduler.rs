@@ -224,3 +224,66 @@ async fn test_two_processes_on_one_postgres_send_each_checkin_once() {
     b.close().await;
     schema.drop_now().await;
 }
+
+#[tokio::test]
+async fn test_a_homework_reminder_comes_once_when_it_is_due_and_not_while_paused() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(at("2026-06-01T10:00:00Z")));
+    let g = ipt_tests::matrix_group("UTC", None, GroupSettings::default());
+    let g = store.upsert_group(&g, clock.now()).await.unwrap();
+    let ann = member(store.as_ref(), &g, "ann", clock.now()).await;
+    let bob = member(store.as_ref(), &g, "bob", clock.now()).await;
+    let t = ipt_core::homework::template("social-activity").unwrap();
+    let mut ids = Vec::new();
+    for who in [ann, bob] {
+        let exercise = ipt_core::homework::from_template(
+            t,
+            ipt_core::ids::MemberId(who),
+            Some(g.id),
+            None,
+            clock.now(),
+        );
+        ids.push(store.add_homework(&exercise, clock.now()).await.unwrap().id);
+    }
+    store
+        .set_member_paused_until(
+            ipt_core::ids::MemberId(bob),
+            Some(clock.now() + Duration::days(30)),
+        )
+        .await
+        .unwrap();
+    let s = scheduler(&store, &clock);
+    assert_eq!(s.tick().await.unwrap().deliveries, 0, "not due yet");
+    clock.advance(Duration::days(t.days) + Duration::minutes(1));
+    assert_eq!(
+        s.tick().await.unwrap().deliveries,
+        1,
+        "Ann's, not paused Bob's"
+    );
+    assert_eq!(s.tick().await.unwrap().deliveries, 0);
+    // A restart looks back a day, finds the same exercise, and the key
+    // keeps it from being sent again.
+    assert_eq!(
+        scheduler(&store, &clock).tick().await.unwrap().deliveries,
+        0
+    );
+    let reminder = store
+        .delivery(&format!("homework-{}-due", ids[0]))
+        .await
+        .unwrap()
+        .expect("Ann's reminder");
+    assert!(
+        reminder.payload.text.contains("gentle reminder")
+            && reminder.payload.text.contains("both are fine"),
+        "{}",
+        reminder.payload.text
+    );
+    assert!(
+        store
+            .delivery(&format!("homework-{}-due", ids[1]))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

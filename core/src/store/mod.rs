@@ -179,6 +179,13 @@ pub trait Store: Send + Sync + Debug {
     async fn add_homework(&self, homework: &NewHomework, now: Timestamp) -> Result<Homework>;
     /// A member's exercises, newest first.
     async fn homework(&self, member: MemberId) -> Result<Vec<Homework>>;
+    /// Open exercises whose due time is in `(after, until]`, of members
+    /// not paused at `until`, with their owners.
+    async fn homework_due(
+        &self,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(Homework, Member)>>;
     /// How many of a group's exercises are open, done and skipped.
     async fn group_homework_counts(&self, group: GroupId) -> Result<(i64, i64, i64)>;
     /// Marks a member's own exercise done or skipped (or open again).
@@ -1396,6 +1403,41 @@ macro_rules! shared_store_impl {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(stored)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn homework_due(
+                &self,
+                after: $crate::clock::Timestamp,
+                until: $crate::clock::Timestamp,
+            ) -> $crate::Result<Vec<($crate::model::Homework, $crate::model::Member)>> {
+                let rows = sqlx::query_as::<_, $crate::store::HomeworkRow>(concat!(
+                    "SELECT ",
+                    $crate::store::homework_columns!(),
+                    " FROM homework WHERE status = 'open' AND due_at > $1 AND due_at <= $2 \
+                     ORDER BY due_at, id"
+                ))
+                .bind($crate::store::millis(after))
+                .bind($crate::store::millis(until))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let homework: $crate::model::Homework = row.into();
+                    let member = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
+                        "SELECT ",
+                        $crate::store::member_columns!(),
+                        " FROM members WHERE id = $1 AND (paused_until IS NULL OR paused_until <= $2)"
+                    ))
+                    .bind(homework.member_id.0)
+                    .bind($crate::store::millis(until))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if let Some(member) = member {
+                        out.push((homework, member.into()));
+                    }
+                }
+                Ok(out)
             }
 
             #[tracing::instrument(skip(self))]
