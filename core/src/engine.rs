@@ -14,10 +14,18 @@
 //! mydata delete [confirm]   delete it (asks for confirmation first)
 //! learn [topic]             list topics, or show one card (typos forgiven)
 //! search <words>            the three best cards for everyday words
+//! resources                 crisis lines for the group's region
+//! checkin [mood|cancel]     today's check-in, one question at a time
+//! mood [days]               the member's own history, with a chart
+//! homework ...              exercises: templates, show, take, add, note, done, skip
+//! alerts [all|open]         moderators: the group's alerts
+//! alert claim|resolve <id>  moderators: take or close one
+//! stats [days]              moderators: anonymous check-in totals (5 or more)
+//! homework assign <who> <id> moderators: suggest an exercise
 //! ```
 //!
-//! The other commands listed by `help` arrive with their own issues; until
-//! then they answer honestly that they are not switched on yet.
+//! `setup` arrives with the adapters; until then it answers honestly that it
+//! is not switched on yet.
 
 use std::sync::Arc;
 
