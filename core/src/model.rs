@@ -355,6 +355,8 @@ pub enum AlertTransition {
 pub struct MemberData {
     /// The member row.
     pub member: Member,
+    /// The groups whose check-ins they receive (`platform:id`).
+    pub groups: Vec<String>,
     /// Every check-in.
     pub checkins: Vec<Checkin>,
     /// Every exercise.

@@ -1058,6 +1058,12 @@ async fn test_checkin_recipients_runs_and_group_totals(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+    let exported = store.member_data(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        exported.groups,
+        ["matrix:!g:example.org"],
+        "export lists memberships"
+    );
 
     let run = RunKey {
         group: g.id,

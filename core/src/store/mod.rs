@@ -1014,8 +1014,20 @@ macro_rules! shared_store_impl {
                 .into_iter()
                 .map(Into::into)
                 .collect();
+                let groups: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT g.platform, g.external_id FROM group_members m \
+                     JOIN groups g ON g.id = m.group_id WHERE m.member_id = $1 ORDER BY g.id",
+                )
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
                 tx.commit().await?;
-                Ok(Some($crate::model::MemberData { member: member.into(), checkins, homework }))
+                Ok(Some($crate::model::MemberData {
+                    member: member.into(),
+                    groups: groups.into_iter().map(|(p, g)| format!("{p}:{g}")).collect(),
+                    checkins,
+                    homework,
+                }))
             }
 
             #[tracing::instrument(skip(self))]
