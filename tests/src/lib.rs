@@ -287,6 +287,8 @@ pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> b
 }
 
 /// Minimal temporary directories, removed on drop.
+pub mod synapse;
+
 pub mod tempdir {
     use std::path::{Path, PathBuf};
 
