@@ -68,6 +68,7 @@ on_both_backends!(
     test_crash_after_platform_accepted_resends_same_key_and_shows_once,
     test_two_runtimes_on_one_database_send_each_delivery_once,
     test_alert_survives_a_restart_between_detection_and_delivery,
+    test_two_runtimes_send_each_scheduled_checkin_exactly_once,
 );
 
 fn runtime(
@@ -338,4 +339,83 @@ async fn test_alert_survives_a_restart_between_detection_and_delivery(db: &TestD
             && calls.iter().any(|k| k.ends_with("-moderators"))
     );
     assert_eq!(store.pending_deliveries().await.unwrap(), 0);
+}
+
+/// Two bot processes on one database, each with its own scheduler and
+/// workers, both running when a check-in falls due: the group post and
+/// every member's prompt reach the platform exactly once.
+async fn test_two_runtimes_send_each_scheduled_checkin_exactly_once(db: &TestDb) {
+    use ipt_core::ids::MemberRef;
+    use ipt_core::model::{Consent, GroupSettings};
+    let clock = Arc::new(ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-06-01T08:59:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    let store_a = db.open().await;
+    let store_b = db.open().await;
+    let group = ipt_tests::matrix_group("UTC", Some("0 0 9 * * *"), GroupSettings::default());
+    let group = store_a.upsert_group(&group, clock.now()).await.unwrap();
+    for i in 0..5 {
+        let m = store_a
+            .upsert_member(
+                &MemberRef::new(Platform::Matrix, format!("@m{i}:example.org")),
+                "M",
+                clock.now(),
+            )
+            .await
+            .unwrap();
+        let yes = Consent {
+            checkins: true,
+            ..Consent::default()
+        };
+        store_a.set_member_consent(m.id, yes).await.unwrap();
+        store_a
+            .add_group_member(group.id, m.id, clock.now())
+            .await
+            .unwrap();
+    }
+    let platform_a = Arc::new(RecordingPlatform::default());
+    let platform_b = Arc::new(RecordingPlatform::default());
+    let a = runtime(store_a.clone(), clock.clone(), platform_a.clone());
+    let b = runtime(store_b.clone(), clock.clone(), platform_b.clone());
+    // Both schedulers have looked once before the time comes.
+    a.scheduler().tick().await.unwrap();
+    b.scheduler().tick().await.unwrap();
+    let (running_a, running_b) = (a.start(), b.start());
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:05Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    );
+    // Both schedulers race for the run; their own loops may be ticking too.
+    let (x, y) = tokio::join!(a.scheduler().tick(), b.scheduler().tick());
+    assert!(
+        x.unwrap().sent + y.unwrap().sent <= 1,
+        "never claimed twice"
+    );
+    a.wake().notify_waiters();
+    b.wake().notify_waiters();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            platform_a.calls().len() + platform_b.calls().len() >= 6
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    running_a.stop().await;
+    running_b.stop().await;
+    let mut all = platform_a.calls();
+    all.extend(platform_b.calls());
+    assert_eq!(
+        all.len(),
+        6,
+        "a group post and five prompts, each once: {all:?}"
+    );
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 6);
+    assert_eq!(store_a.pending_deliveries().await.unwrap(), 0);
+    store_a.close().await;
+    store_b.close().await;
 }
