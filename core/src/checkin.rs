@@ -108,6 +108,14 @@ pub fn scale(answer: &str) -> Option<i64> {
     first.parse::<i64>().ok().filter(|n| (0..=10).contains(n))
 }
 
+/// What the member sees when they stop a check-in.
+pub const STOPPED: &str = "Check-in stopped; nothing was saved. That's completely fine.";
+
+/// Whether the member asked to stop the check-in.
+pub fn is_stop(answer: &str) -> bool {
+    matches!(answer.trim().to_lowercase().as_str(), "cancel" | "stop")
+}
+
 /// Whether the member chose to skip a question.
 pub fn is_skip(answer: &str) -> bool {
     matches!(
@@ -167,19 +175,7 @@ mod tests {
     }
 
     fn day(n: u32, mood: i64) -> crate::model::Checkin {
-        let t = crate::clock::from_millis(0);
-        crate::model::Checkin {
-            id: crate::ids::CheckinId(i64::from(n)),
-            member_id: crate::ids::MemberId(1),
-            group_id: None,
-            local_date: chrono::NaiveDate::from_ymd_opt(2026, 6, n).unwrap(),
-            mood,
-            sleep: None,
-            connection: None,
-            note: None,
-            created_at: t,
-            updated_at: t,
-        }
+        crate::model::Checkin::answered(chrono::NaiveDate::from_ymd_opt(2026, 6, n).unwrap(), mood)
     }
 
     #[test]

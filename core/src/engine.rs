@@ -549,9 +549,9 @@ impl Engine {
     ) -> crate::Result<String> {
         use crate::checkin::{Draft, Step, question, scale};
         let now = self.clock.now();
-        if matches!(args.trim().to_lowercase().as_str(), "cancel" | "stop") {
+        if crate::checkin::is_stop(args) {
             return Ok(if self.drafts.remove(&sender.member) {
-                "Check-in stopped; nothing was saved. That's completely fine.".into()
+                crate::checkin::STOPPED.into()
             } else {
                 format!("There's no check-in in progress. {p}checkin starts one.")
             });
@@ -800,17 +800,9 @@ impl Engine {
         let Some(group) = self.group_of(group).await? else {
             return Ok(format!("Use {p}stats in the group you moderate."));
         };
-        let days = match args.trim() {
-            "" => 7,
-            n => match n.parse::<i64>() {
-                Ok(d) if (1..=crate::mood::MAX_DAYS).contains(&d) => d,
-                _ => {
-                    return Ok(format!(
-                        "{p}stats takes a number of days from 1 to {}, e.g. {p}stats 30.",
-                        crate::mood::MAX_DAYS
-                    ));
-                }
-            },
+        let days = match crate::mood::parse_days(args, 7, "stats", p) {
+            Ok(days) => days,
+            Err(usage) => return Ok(usage),
         };
         let now = self.clock.now();
         let zone = parse_zone(&group.timezone).unwrap_or(chrono_tz::UTC);
@@ -830,17 +822,10 @@ impl Engine {
 
     /// `mood [days]`: the member's own history, privately, with a chart.
     async fn mood(&self, sender: &Sender, args: &str, p: &str) -> crate::Result<Vec<Reply>> {
-        use crate::mood::{DEFAULT_DAYS, MAX_DAYS, chart_png, summary};
-        let days = match args.trim() {
-            "" => DEFAULT_DAYS,
-            n => match n.parse::<i64>() {
-                Ok(d) if (1..=MAX_DAYS).contains(&d) => d,
-                _ => {
-                    return Ok(vec![Reply::private(format!(
-                        "{p}mood takes a number of days from 1 to {MAX_DAYS}, e.g. {p}mood 30."
-                    ))]);
-                }
-            },
+        use crate::mood::{DEFAULT_DAYS, MAX_DAYS, chart_png, parse_days, summary};
+        let days = match parse_days(args, DEFAULT_DAYS, "mood", p) {
+            Ok(days) => days,
+            Err(usage) => return Ok(vec![Reply::private(usage)]),
         };
         let member = self.store.member(&sender.member).await?;
         let zone = member
@@ -899,11 +884,9 @@ impl Engine {
     ) -> crate::Result<Vec<Reply>> {
         use crate::checkin::{MAX_CONNECTION, Step, is_skip, question, scale};
         let text = text.trim();
-        if matches!(text.to_lowercase().as_str(), "cancel" | "stop") {
+        if crate::checkin::is_stop(text) {
             self.drafts.remove(&sender.member);
-            return Ok(vec![Reply::private(
-                "Check-in stopped; nothing was saved. That's completely fine.",
-            )]);
+            return Ok(vec![Reply::private(crate::checkin::STOPPED)]);
         }
         draft.touched = self.clock.now();
         let next = match draft.step {

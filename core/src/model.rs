@@ -167,6 +167,26 @@ pub struct Checkin {
     pub updated_at: Timestamp,
 }
 
+#[cfg(test)]
+impl Checkin {
+    /// A check-in with only a mood, for unit tests.
+    pub(crate) fn answered(local_date: NaiveDate, mood: i64) -> Self {
+        let t = crate::clock::from_millis(0);
+        Self {
+            id: CheckinId(0),
+            member_id: MemberId(1),
+            group_id: None,
+            local_date,
+            mood,
+            sleep: None,
+            connection: None,
+            note: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+}
+
 text_enum! {
     /// Where a between-session exercise stands.
     pub enum HomeworkStatus {

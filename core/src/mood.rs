@@ -12,6 +12,21 @@ pub const DEFAULT_DAYS: i64 = 14;
 /// The longest history shown.
 pub const MAX_DAYS: i64 = 90;
 
+/// The `days` argument of `mood` and `stats`: `default` when empty, else
+/// a number from 1 to [`MAX_DAYS`]; the kind answer to anything else.
+pub fn parse_days(args: &str, default: i64, command: &str, p: &str) -> Result<i64, String> {
+    match args.trim() {
+        "" => Ok(default),
+        n => n
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                format!("{p}{command} takes a number of days from 1 to {MAX_DAYS}, e.g. {p}{command} 30.")
+            }),
+    }
+}
+
 /// The chart's size in pixels.
 const SIZE: (u32, u32) = (640, 320);
 
@@ -196,19 +211,7 @@ mod tests {
     use super::*;
 
     fn on(date: &str, mood: i64) -> Checkin {
-        let t = crate::clock::from_millis(0);
-        Checkin {
-            id: crate::ids::CheckinId(0),
-            member_id: crate::ids::MemberId(1),
-            group_id: None,
-            local_date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
-            mood,
-            sleep: None,
-            connection: None,
-            note: None,
-            created_at: t,
-            updated_at: t,
-        }
+        Checkin::answered(NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(), mood)
     }
 
     fn d(s: &str) -> NaiveDate {
