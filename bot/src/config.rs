@@ -111,6 +111,9 @@ pub struct MatrixConfig {
     pub store_dir: PathBuf,
     /// Command prefix, e.g. `!ipt`.
     pub command_prefix: String,
+    /// Accept room invites only from users on these servers (empty: from
+    /// anyone).
+    pub invite_servers: Vec<String>,
 }
 
 /// `[discord]`
@@ -578,6 +581,7 @@ impl Validator<'_> {
                 "access_token_env",
                 "store_dir",
                 "command_prefix",
+                "invite_servers",
             ],
         );
         let homeserver = match self.string(t, p, "homeserver") {
@@ -631,12 +635,38 @@ impl Validator<'_> {
                 "must be one word without spaces, e.g. \"!ipt\"",
             );
         }
+        let invite_servers = match t.get("invite_servers") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut servers = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item.as_str().map(str::trim) {
+                        Some(s) if !s.is_empty() && !s.contains(char::is_whitespace) => {
+                            servers.push(s.to_ascii_lowercase());
+                        }
+                        _ => self.error(
+                            format!("{p}.invite_servers[{i}]"),
+                            "must be a server name such as \"example.org\"",
+                        ),
+                    }
+                }
+                servers
+            }
+            Some(_) => {
+                self.error(
+                    join(p, "invite_servers"),
+                    "must be a list of server names, e.g. [\"example.org\"]",
+                );
+                Vec::new()
+            }
+        };
         Some(MatrixConfig {
             homeserver: homeserver?,
             user: user?,
             auth: auth?,
             store_dir: PathBuf::from(store_dir),
             command_prefix,
+            invite_servers,
         })
     }
 
@@ -962,11 +992,18 @@ impl Validator<'_> {
 
 /// `@local:server`, `!opaque:server` or `#alias:server`.
 fn is_matrix_id(s: &str, sigil: char) -> bool {
-    s.strip_prefix(sigil)
-        .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(local, server)| {
-            !local.is_empty() && !server.is_empty() && !s.contains(char::is_whitespace)
-        })
+    if s.contains(char::is_whitespace) {
+        return false;
+    }
+    let Some(rest) = s.strip_prefix(sigil) else {
+        return false;
+    };
+    match rest.split_once(':') {
+        Some((local, server)) => !local.is_empty() && !server.is_empty(),
+        // Room version 12 room ids are a hash without a server part
+        // ("!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM").
+        None => sigil == '!' && rest.len() >= 20,
+    }
 }
 
 fn is_snowflake(s: &str) -> bool {
@@ -1069,6 +1106,20 @@ colour = "blue"
             "super-secret-value"
         );
         assert!(!format!("{config:?}").contains("super-secret-value"));
+    }
+
+    #[test]
+    fn room_ids_of_every_room_version_are_accepted() {
+        assert!(is_matrix_id("!abc:example.org", '!'));
+        assert!(is_matrix_id(
+            "!WVPfA1bvMg8prAVIlvBhbNvRxj2qqjI9DpfCOUzXA_U",
+            '!'
+        ));
+        assert!(is_matrix_id("#room:example.org", '#'));
+        assert!(!is_matrix_id("#room", '#'));
+        assert!(!is_matrix_id("!short", '!'));
+        assert!(!is_matrix_id("@bot", '@'));
+        assert!(!is_matrix_id("!abc :example.org", '!'));
     }
 
     #[test]

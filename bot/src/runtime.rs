@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, OutboxConfig};
 use crate::console::{Console, SharedOut};
+use crate::matrix::MatrixAdapter;
 
 /// A failure the user can fix (bad config, a platform not in this build);
 /// `main` exits 1 for these and 2 for everything else.
@@ -208,6 +209,7 @@ async fn scheduler_loop(scheduler: Arc<Scheduler>, wake: Arc<Notify>, shutdown: 
     loop {
         match scheduler.tick().await {
             Ok(tick) if tick.deliveries > 0 => {
+                tracing::debug!(?tick, "check-ins enqueued");
                 wake.notify_waiters();
                 wake.notify_one();
             }
@@ -255,13 +257,27 @@ impl Running {
 async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
     let now = clock.now();
     for g in &config.groups {
+        // What the file names wins; what it leaves out (a moderator
+        // channel, a check-in) keeps what moderators set with `setup`.
+        let stored = store
+            .group(g.platform, &g.id)
+            .await
+            .context("cannot read a configured group")?;
+        let (timezone, checkin_cron) = match (&g.checkin, &stored) {
+            (Some(c), _) => (g.timezone().to_owned(), Some(c.cron.clone())),
+            (None, Some(s)) => (s.timezone.clone(), s.checkin_cron.clone()),
+            (None, None) => (g.timezone().to_owned(), None),
+        };
         let group = NewGroup {
             platform: g.platform,
             external_id: g.id.clone(),
-            moderator_channel: g.moderator_channel.clone(),
+            moderator_channel: g
+                .moderator_channel
+                .clone()
+                .or_else(|| stored.as_ref().and_then(|s| s.moderator_channel.clone())),
             region: g.region.clone(),
-            timezone: g.timezone().to_owned(),
-            checkin_cron: g.checkin.as_ref().map(|c| c.cron.clone()),
+            timezone,
+            checkin_cron,
             settings: g.settings.clone(),
         };
         store
@@ -295,18 +311,27 @@ async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> a
 /// `ipt-bot run`: runs every platform enabled in the config until end of
 /// console input or a signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    for (enabled, name) in [
-        (config.matrix.is_some(), "Matrix"),
-        (config.discord.is_some(), "Discord"),
-    ] {
-        if enabled {
-            return Err(UserError(format!(
-                "the config enables {name}, but this version of ipt-bot does not include the \
-                 {name} adapter yet; remove the [{}] section to run the other platforms",
-                name.to_lowercase()
-            ))
-            .into());
-        }
+    let mut signals = ShutdownSignals::listen().context("cannot listen for SIGINT/SIGTERM")?;
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        signals.recv().await;
+        on_signal.cancel();
+    });
+    run_until(config, stop).await
+}
+
+/// Runs every platform enabled in the config until end of console input,
+/// `stop` is cancelled, or a platform fails for good. Tests run the bot
+/// in-process through this.
+pub async fn run_until(config: Config, stop: CancellationToken) -> anyhow::Result<()> {
+    if config.discord.is_some() {
+        return Err(UserError(
+            "the config enables Discord, but this version of ipt-bot does not include the \
+             Discord adapter yet; remove the [discord] section to run the other platforms"
+                .into(),
+        )
+        .into());
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&config).await?;
@@ -330,27 +355,61 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         console
     });
 
-    let mut signals = ShutdownSignals::listen().context("cannot listen for SIGINT/SIGTERM")?;
+    let matrix = match &config.matrix {
+        Some(m) => {
+            let adapter = MatrixAdapter::connect(m, runtime.engine().clone()).await?;
+            let rooms: Vec<String> = config
+                .groups
+                .iter()
+                .filter(|g| g.platform == Platform::Matrix)
+                .flat_map(|g| std::iter::once(g.id.clone()).chain(g.moderator_channel.clone()))
+                .collect();
+            adapter.prepare(&rooms).await?;
+            runtime.add_sink(Platform::Matrix, adapter.sink());
+            Some(adapter)
+        }
+        None => None,
+    };
+
     let running = runtime.start();
     tracing::info!(database = %config.database.redacted_url(), "ipt-bot running");
-    let ended = match &console {
-        Some(console) => {
-            console.banner();
-            tokio::select! {
-                result = console.run(tokio::io::BufReader::new(tokio::io::stdin())) => {
-                    result.map(|()| true)
-                }
-                () = signals.recv() => Ok(false),
+    let platforms = CancellationToken::new();
+    let matrix_task = matrix.map(|adapter| {
+        let token = platforms.clone();
+        tokio::spawn(async move { adapter.run(token).await })
+    });
+    let ended = {
+        let matrix_done = async {
+            match matrix_task {
+                Some(task) => match task.await {
+                    Ok(result) => result,
+                    Err(error) => Err(anyhow::anyhow!("the Matrix adapter crashed: {error}")),
+                },
+                None => std::future::pending().await,
             }
-        }
-        None => {
-            signals.recv().await;
-            Ok(false)
+        };
+        tokio::pin!(matrix_done);
+        match &console {
+            Some(console) => {
+                console.banner();
+                tokio::select! {
+                    result = console.run(tokio::io::BufReader::new(tokio::io::stdin())) => {
+                        result.map(|()| true).context("reading the console input failed")
+                    }
+                    () = stop.cancelled() => Ok(false),
+                    result = &mut matrix_done => result.map(|()| false),
+                }
+            }
+            None => tokio::select! {
+                () = stop.cancelled() => Ok(false),
+                result = &mut matrix_done => result.map(|()| false),
+            },
         }
     };
+    platforms.cancel();
     // Stop the workers first whatever happened, so claimed rows are released.
     running.stop().await;
-    let ended_by_input = ended.context("reading the console input failed")?;
+    let ended_by_input = ended?;
     if ended_by_input {
         // A scripted run should see every message its input caused before
         // the process exits.

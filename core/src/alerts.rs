@@ -82,6 +82,7 @@ fn escalation_delivery(
             ),
             alert: Some(alert.id),
             mention_moderators: true,
+            member: None,
         },
         idempotency_key: format!("alert-{}-escalation-{}", alert.id, alert.escalations),
         not_before: None,

@@ -33,7 +33,7 @@ use crate::clock::Clock;
 use crate::content::{self, Library, Lookup};
 use crate::crisis::{self, resources::Resources};
 use crate::ids::{GroupRef, MemberRef};
-use crate::model::{Alert, AlertLevel, AlertTransition, Group, Member, NewAlert};
+use crate::model::{Alert, AlertLevel, AlertTransition, Group, Member, NewAlert, NewGroup};
 use crate::outbox::{DeliveryKind, NewDelivery, Payload, Target};
 use crate::schedule::parse_zone;
 use crate::store::Store;
@@ -158,9 +158,6 @@ please reach out to a moderator or your local emergency number.";
 pub const MAX_PAUSE_DAYS: i64 = 90;
 /// Pause length when none is given, in days.
 pub const DEFAULT_PAUSE_DAYS: i64 = 7;
-
-/// Commands that are part of the bot's interface but arrive with later work.
-const NOT_YET: &[&str] = &["setup"];
 
 /// The platform-free bot.
 #[derive(Debug, Clone)]
@@ -292,19 +289,31 @@ impl Engine {
                     .replace("{p}", prefix)
             }
             "stats" => self.stats(group, args, prefix).await?,
+            "setup" if !sender.moderator => {
+                "Only the group's moderators can change its setup. {p}help shows what you can do."
+                    .replace("{p}", prefix)
+            }
+            "setup" => self.setup(group, args, prefix).await?,
             "homework" => self.homework(group, sender, args, prefix).await?,
             "alerts" => self.list_alerts(group, args, prefix).await?,
             "alert" => self.alert_command(group, sender, args, prefix).await?,
-            n if NOT_YET.contains(&n) => format!(
-                "{prefix}{n} is part of ipt-bot but isn't switched on in this version yet. \
-                 {prefix}help shows what works today."
-            ),
             other => format!(
                 "I don't know the command \"{}\". {prefix}help lists what I can do.",
                 other.chars().take(40).collect::<String>()
             ),
         };
-        Ok(vec![Reply::private(text)])
+        // Help and the library cards say nothing about the member, so a
+        // group where they were asked for may see them; everything else is
+        // private (a DM or an ephemeral reply).
+        let visibility = match name {
+            "help" | "start" | "learn" | "search" if group.is_some() => Visibility::Here,
+            _ => Visibility::Private,
+        };
+        Ok(vec![Reply {
+            visibility,
+            text,
+            image: None,
+        }])
     }
 
     /// The crisis pipeline for one group message. Ordinary messages cause
@@ -867,6 +876,16 @@ impl Engine {
                 // No group to alert from a private message: support now.
                 return Ok(vec![Reply::private(support_text(level, None, false))]);
             }
+            // A bare 0-10 answers the daily prompt ("reply here with the
+            // number"): today's check-in starts with it as the mood.
+            let bare = text.trim();
+            if bare.len() <= 5
+                && !bare.contains(char::is_whitespace)
+                && crate::checkin::scale(bare).is_some()
+            {
+                let reply = self.start_checkin(None, sender, text, p).await?;
+                return Ok(vec![Reply::private(reply)]);
+            }
             return Ok(vec![Reply::private(format!(
                 "I'm a bot and answer commands: {p}help lists them, and {p}checkin starts \
                  today's check-in."
@@ -1085,6 +1104,7 @@ impl Engine {
                 text,
                 alert: Some(alert.id),
                 mention_moderators: false,
+                member: None,
             },
             idempotency_key: format!("alert-{}-{done}-notice", alert.id),
             not_before: None,
@@ -1105,11 +1125,125 @@ impl Engine {
         }
     }
 
+    /// The group a command was sent in. A command sent in a moderators'
+    /// room or channel (which is not a group itself) acts on the group that
+    /// room serves, so moderators can handle alerts where they see them.
     async fn group_of(&self, group: Option<&GroupRef>) -> crate::Result<Option<Group>> {
-        match group {
-            Some(g) => self.store.group(g.platform, &g.id).await,
-            None => Ok(None),
+        let Some(g) = group else {
+            return Ok(None);
+        };
+        if let Some(found) = self.store.group(g.platform, &g.id).await? {
+            return Ok(Some(found));
         }
+        Ok(self.store.groups().await?.into_iter().find(|candidate| {
+            candidate.platform == g.platform
+                && candidate.moderator_channel.as_deref() == Some(g.id.as_str())
+        }))
+    }
+
+    /// `setup`: shows the group's settings; `setup moderators <channel>`,
+    /// `setup region <CC>`, `setup timezone <Zone>`, `setup checkin <cron>|off`
+    /// change them. The first `setup` in a room or server makes it a group.
+    async fn setup(&self, group: Option<&GroupRef>, args: &str, p: &str) -> crate::Result<String> {
+        let Some(group_ref) = group else {
+            return Ok(format!(
+                "Use {p}setup in the group room or server you moderate, not in a private chat."
+            ));
+        };
+        let existing = self.group_of(Some(group_ref)).await?;
+        let mut new = match &existing {
+            Some(g) => NewGroup {
+                platform: g.platform,
+                external_id: g.external_id.clone(),
+                moderator_channel: g.moderator_channel.clone(),
+                region: g.region.clone(),
+                timezone: g.timezone.clone(),
+                checkin_cron: g.checkin_cron.clone(),
+                settings: g.settings.clone(),
+            },
+            None => NewGroup {
+                platform: group_ref.platform,
+                external_id: group_ref.id.clone(),
+                moderator_channel: None,
+                region: String::new(),
+                timezone: "UTC".into(),
+                checkin_cron: None,
+                settings: crate::model::GroupSettings::default(),
+            },
+        };
+        let (what, value) = match args.trim().split_once(char::is_whitespace) {
+            Some((w, v)) => (w.to_ascii_lowercase(), v.trim()),
+            None => (args.trim().to_ascii_lowercase(), ""),
+        };
+        let usage = format!(
+            "{p}setup moderators <room or channel> - where crisis alerts go\n\
+             {p}setup region <country code> - whose crisis lines members see, e.g. GB\n\
+             {p}setup timezone <zone> - the group's time zone, e.g. Europe/London\n\
+             {p}setup checkin <cron> | off - when the daily check-in goes out, \
+             e.g. {p}setup checkin 0 0 9 * * *"
+        );
+        let done = match (what.as_str(), value) {
+            ("", _) => {
+                return Ok(format!(
+                    "{}\n\n{usage}",
+                    setup_summary(existing.as_ref(), p)
+                ));
+            }
+            ("moderators" | "mods", "") => {
+                return Ok(format!(
+                    "Name the private room or channel for alerts, e.g. {p}setup moderators #mods."
+                ));
+            }
+            ("moderators" | "mods", channel) => {
+                new.moderator_channel = Some(channel.to_owned());
+                format!(
+                    "Crisis alerts for this group now go to {}.",
+                    channel.replace('@', "@\u{200B}")
+                )
+            }
+            ("region", code) => match crate::region::normalize(code) {
+                Some(code) => {
+                    new.region = code.clone();
+                    format!("Members here now see crisis lines for {code}.")
+                }
+                None => {
+                    return Ok(format!(
+                        "\"{}\" is not a two-letter country code. Try e.g. {p}setup region US, GB or DE.",
+                        code.chars().take(20).collect::<String>()
+                    ));
+                }
+            },
+            ("timezone" | "tz", zone) => match parse_zone(zone) {
+                Ok(tz) => {
+                    new.timezone = tz.name().to_owned();
+                    format!("The group's time zone is now {}.", tz.name())
+                }
+                Err(_) => {
+                    return Ok(format!(
+                        "I don't know the time zone \"{}\". Use a name like Europe/London or America/New_York.",
+                        zone.chars().take(40).collect::<String>()
+                    ));
+                }
+            },
+            ("checkin", off) if off.eq_ignore_ascii_case("off") => {
+                new.checkin_cron = None;
+                "The daily group check-in is now off.".to_owned()
+            }
+            ("checkin", expr) => match crate::schedule::Schedule::new(expr, &new.timezone) {
+                Ok(_) => {
+                    new.checkin_cron = Some(expr.split_whitespace().collect::<Vec<_>>().join(" "));
+                    format!(
+                        "The daily check-in now follows \"{}\" in {}.",
+                        new.checkin_cron.as_deref().unwrap_or_default(),
+                        new.timezone
+                    )
+                }
+                Err(error) => return Ok(format!("That schedule doesn't work: {error}.")),
+            },
+            _ => return Ok(format!("I can set these:\n{usage}")),
+        };
+        self.store.upsert_group(&new, self.clock.now()).await?;
+        Ok(done)
     }
 
     /// `privacy checkins|quiet|signals on|off` and `privacy choices`.
@@ -1460,6 +1594,7 @@ fn member_delivery(
             text: support_text(alert.level, Some(group), told),
             alert: Some(alert.id),
             mention_moderators: false,
+            member: None,
         },
         idempotency_key: format!("alert-{}-{step}-{}-member", alert.id, alert.level),
         not_before: None,
@@ -1506,10 +1641,38 @@ fn moderator_delivery(
             // A raise to imminent mentions everyone: whoever claimed it may
             // have gone, and a claimed alert no longer escalates.
             mention_moderators: step == "raised" && alert.level == AlertLevel::Imminent,
+            member: Some(crate::outbox::Mention {
+                id: member.external_id.clone(),
+                name: whose,
+            }),
         },
         idempotency_key: format!("alert-{}-{step}-{}-moderators", alert.id, alert.level),
         not_before: None,
     })
+}
+
+/// What `setup` shows about a group.
+fn setup_summary(group: Option<&Group>, p: &str) -> String {
+    let Some(g) = group else {
+        return format!(
+            "This room is not set up as a group yet. Start with {p}setup moderators <room> so \
+             crisis alerts reach the moderators."
+        );
+    };
+    let mods = match &g.moderator_channel {
+        Some(c) => c.replace('@', "@\u{200B}"),
+        None => "not set - alerts are stored but reach nobody".to_owned(),
+    };
+    let region = if g.region.is_empty() {
+        "not set - members see international directories of crisis lines".to_owned()
+    } else {
+        g.region.clone()
+    };
+    let checkin = g.checkin_cron.as_deref().unwrap_or("off");
+    format!(
+        "This group's setup:\nmoderators: {mods}\nregion: {region}\ntime zone: {}\ncheck-in: {checkin}",
+        g.timezone
+    )
 }
 
 /// The help text, with the platform's command prefix.

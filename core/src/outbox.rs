@@ -147,6 +147,19 @@ pub struct Payload {
     /// Whether to mention the moderator role or room (escalations only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mention_moderators: bool,
+    /// The member an alert is about, so adapters can show them as a
+    /// mention (a Matrix pill) without notifying them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Mention>,
+}
+
+/// A member named in a delivery's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    /// The member's platform id (`@alice:example.org`, a Discord user id).
+    pub id: String,
+    /// The name exactly as it appears in the text.
+    pub name: String,
 }
 
 /// A delivery to be written to the outbox.

@@ -256,8 +256,8 @@ impl Scheduler {
                 payload: Payload {
                     text: format!(
                         "Time for today's check-in, if you'd like: how is your mood from 0 to 10? \
-                         Answer with {p}checkin. Skipping is always fine, and {p}pause takes a \
-                         break from these."
+                         Reply here with the number, or use {p}checkin. Skipping is always fine, \
+                         and {p}pause takes a break from these."
                     ),
                     ..Payload::default()
                 },

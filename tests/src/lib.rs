@@ -6,6 +6,9 @@
 //! when the test passes. Without a reachable server the Postgres variants
 //! print `SKIPPED` loudly, and fail when `CI` is set.
 
+// Spawning matrix-sdk's sync futures needs a deeper type recursion limit.
+#![recursion_limit = "256"]
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write as _;
@@ -286,9 +289,11 @@ pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> b
     check()
 }
 
-/// Minimal temporary directories, removed on drop.
+pub mod cutproxy;
+pub mod mx;
 pub mod synapse;
 
+/// Minimal temporary directories, removed on drop.
 pub mod tempdir {
     use std::path::{Path, PathBuf};
 

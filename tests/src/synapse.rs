@@ -171,6 +171,39 @@ impl Synapse {
         format!("@{name}:{}", self.server_name)
     }
 
+    /// Starts the server again after [`Synapse::kill`], on the same port
+    /// with the same data, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let config = self.dir.path().join("homeserver.yaml");
+        self.child = Command::new(&self.python)
+            .args(["-m", "synapse.app.homeserver", "-c"])
+            .arg(&config)
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("synapse-2.err")).expect("log file"))
+            .spawn()
+            .expect("restart synapse");
+        let port = self.port();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(port, "/_matrix/client/versions") {
+            assert!(
+                Instant::now() < deadline,
+                "Synapse did not come back within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in base_url")
+    }
+
     /// Stops the server (SIGKILL) and waits for it, as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -1,0 +1,102 @@
+//! Load harness: crisis message → alert visible to a moderator's client,
+//! through a real Synapse and the real bot, beside Synapse's own
+//! send → sync round trip between the same two clients in the same run.
+//!
+//! `cargo bench -p ipt-tests --bench matrix_latency` runs 50 of each and
+//! prints p50/p99; run by `cargo test --benches` (as `scripts/test` does) it runs 3
+//! of each, to prove the harness works.
+
+#![recursion_limit = "256"]
+
+use std::time::{Duration, Instant};
+
+use ipt_tests::mx::{Bot, World, alert_id};
+
+const CRISIS: &str = "i have decided to end my life tonight, i have the pills ready";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let n = if quick { 3 } else { 50 };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async move {
+        let Some(world) = World::new().await else {
+            return;
+        };
+        let bot = Bot::start(world.config(&world.synapse.base_url));
+        world.bot_joined(&world.group).await;
+        world.bot_joined(&world.mods).await;
+        world.member.say(&world.group, "!ipt help").await;
+        world
+            .member
+            .wait_for(Duration::from_secs(30), world.from_bot_in(&world.group))
+            .await
+            .expect("bot ready");
+
+        // Synapse alone: the member posts, the moderator's client sees it.
+        let mut round_trip = Vec::new();
+        for i in 0..n {
+            let text = format!("round trip {i}");
+            let sent = Instant::now();
+            world.member.say(&world.group, &text).await;
+            let seen = world
+                .moderator
+                .wait_for(Duration::from_secs(10), |s| s.body == text)
+                .await
+                .expect("moderator sees the message");
+            round_trip.push(seen.at - sent);
+        }
+
+        // The bot in the middle: crisis message → alert in the moderators'
+        // room. Each alert is resolved before the next, so every message
+        // opens a new one (a repeat would update the open alert instead).
+        let mut alert = Vec::new();
+        let mut last = 0;
+        for _ in 0..n {
+            let sent = Instant::now();
+            world.member.say(&world.group, CRISIS).await;
+            let seen = world
+                .moderator
+                .wait_for(Duration::from_secs(10), |s| {
+                    world.from_bot_in(&world.mods)(s) && alert_id(s).is_some_and(|id| id > last)
+                })
+                .await
+                .expect("alert seen by the moderator");
+            alert.push(seen.at - sent);
+            last = alert_id(&seen).expect("alert id");
+            world
+                .moderator
+                .say(&world.mods, &format!("!ipt alert resolve {last} measured"))
+                .await;
+            world
+                .moderator
+                .wait_for(Duration::from_secs(10), |s| {
+                    s.body.contains(&format!("Alert #{last} was resolved"))
+                })
+                .await
+                .expect("resolved");
+        }
+        report("synapse send->sync (member -> moderator)", round_trip);
+        report("crisis message -> alert seen by moderator", alert);
+        bot.stop().await;
+    });
+}

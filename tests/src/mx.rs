@@ -1,0 +1,398 @@
+//! Matrix clients for the end-to-end tests: members and moderators are real
+//! matrix-sdk clients with their own devices (so encrypted rooms are
+//! encrypted for real), syncing in the background, accepting invites, and
+//! recording every message they can read.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::event_handler::RawEvent;
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::events::reaction::ReactionEventContent;
+use matrix_sdk::ruma::events::relation::Annotation;
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{
+    OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId};
+use matrix_sdk::{Client, Room, RoomState};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::synapse::Synapse;
+use crate::tempdir::TempDir;
+use ipt_bot::config::Config;
+
+/// One message a test client could read.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// Where.
+    pub room: OwnedRoomId,
+    /// Who sent it.
+    pub sender: OwnedUserId,
+    /// Its event id.
+    pub event_id: OwnedEventId,
+    /// The plain body.
+    pub body: String,
+    /// The whole decrypted event as JSON.
+    pub json: serde_json::Value,
+    /// When this client saw it.
+    pub at: Instant,
+}
+
+/// A logged-in test user that syncs in the background.
+#[derive(Debug)]
+pub struct User {
+    /// The matrix-sdk client.
+    pub client: Client,
+    /// The user id.
+    pub id: OwnedUserId,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    sync: JoinHandle<()>,
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        self.sync.abort();
+    }
+}
+
+impl User {
+    /// Logs in `user` (a full id) on `homeserver`, skips history, accepts
+    /// every invite and starts syncing.
+    pub async fn login(homeserver: &str, user: &str, password: &str) -> User {
+        let client = Client::builder()
+            .homeserver_url(homeserver)
+            .build()
+            .await
+            .expect("build client");
+        client
+            .matrix_auth()
+            .login_username(user, password)
+            .send()
+            .await
+            .expect("login");
+        client
+            .sync_once(SyncSettings::default())
+            .await
+            .expect("first sync");
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = seen.clone();
+        client.add_event_handler(
+            move |ev: OriginalSyncRoomMessageEvent, room: Room, raw: RawEvent| {
+                let log = log.clone();
+                async move {
+                    let json: serde_json::Value =
+                        serde_json::from_str(raw.get()).unwrap_or_default();
+                    log.lock().expect("seen lock").push(Seen {
+                        room: room.room_id().to_owned(),
+                        sender: ev.sender.clone(),
+                        event_id: ev.event_id.clone(),
+                        body: ev.content.body().to_owned(),
+                        json,
+                        at: Instant::now(),
+                    });
+                }
+            },
+        );
+        client.add_event_handler(
+            |ev: StrippedRoomMemberEvent, room: Room, client: Client| async move {
+                if Some(ev.state_key.as_ref()) != client.user_id()
+                    || room.state() != RoomState::Invited
+                {
+                    return;
+                }
+                tokio::spawn(async move {
+                    for _ in 0..10 {
+                        if room.join().await.is_ok() {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                });
+            },
+        );
+        let syncing = client.clone();
+        // Keeps syncing through a homeserver outage (sync returns on error).
+        let sync = tokio::spawn(async move {
+            loop {
+                let _ = syncing
+                    .sync(SyncSettings::default().timeout(Duration::from_secs(10)))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        let id = UserId::parse(user).expect("user id");
+        User {
+            client,
+            id,
+            seen,
+            sync,
+        }
+    }
+
+    /// Creates an encrypted private room and invites `invite`.
+    pub async fn create_encrypted_room(&self, name: &str, invite: &[&UserId]) -> Room {
+        let mut request = CreateRoom::new();
+        request.name = Some(name.to_owned());
+        request.preset = Some(RoomPreset::PrivateChat);
+        request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
+        request.initial_state = vec![
+            InitialStateEvent::with_empty_state_key(
+                RoomEncryptionEventContent::with_recommended_defaults(),
+            )
+            .to_raw_any(),
+        ];
+        self.client.create_room(request).await.expect("create room")
+    }
+
+    /// Waits until this user is joined to `room`.
+    pub async fn joined(&self, room: &RoomId, timeout: Duration) -> Room {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.client.get_room(room)
+                && r.state() == RoomState::Joined
+            {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "{} did not join {room}", self.id);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends a text message to `room`.
+    pub async fn say(&self, room: &RoomId, text: &str) -> OwnedEventId {
+        let room = self.client.get_room(room).expect("in room");
+        room.send(RoomMessageEventContent::text_plain(text))
+            .await
+            .expect("send")
+            .response
+            .event_id
+    }
+
+    /// Reacts to `event` in `room`.
+    pub async fn react(&self, room: &RoomId, event: &OwnedEventId, key: &str) {
+        let room = self.client.get_room(room).expect("in room");
+        room.send(ReactionEventContent::new(Annotation::new(
+            event.clone(),
+            key.to_owned(),
+        )))
+        .await
+        .expect("react");
+    }
+
+    /// Everything seen so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("seen lock").clone()
+    }
+
+    /// Waits for the first message (from now on or already seen, as
+    /// `pred` decides) matching `pred`.
+    pub async fn wait_for(&self, timeout: Duration, pred: impl Fn(&Seen) -> bool) -> Option<Seen> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(found) = self.seen().into_iter().find(|s| pred(s)) {
+                return Some(found);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Messages from `sender` in direct rooms (any room but `except`).
+    pub fn direct_from(&self, sender: &UserId, except: &[&RoomId]) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.sender == sender && !except.contains(&s.room.as_ref()))
+            .collect()
+    }
+}
+
+/// The bot account's password in the test homeserver.
+pub const BOT_PASSWORD: &str = "bot-password-e2e";
+/// The content field that marks a bot notice as an alert.
+pub const ALERT_FIELD: &str = "org.ipt_bot.alert";
+
+/// A homeserver with a bot account, a moderator and a member; an
+/// encrypted group room (moderator power 100, bot and member invited) and
+/// an encrypted moderators' room.
+#[derive(Debug)]
+pub struct World {
+    /// The homeserver.
+    pub synapse: Synapse,
+    /// The bot's database and Matrix store.
+    pub dir: TempDir,
+    /// The bot's user id.
+    pub bot: String,
+    /// Power 100 in the group room, member of the moderators' room.
+    pub moderator: User,
+    /// An ordinary member of the group room.
+    pub member: User,
+    /// The encrypted group room.
+    pub group: OwnedRoomId,
+    /// The encrypted moderators' room.
+    pub mods: OwnedRoomId,
+    /// One world at a time: on two cores, parallel homeservers and bots
+    /// would measure each other rather than the bot.
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl World {
+    /// Starts Synapse and sets the world up; `None` when Synapse is not
+    /// installed (outside CI).
+    pub async fn new() -> Option<World> {
+        // RUST_LOG=ipt_bot=debug shows what the bot did when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let serial = SERIAL.lock().await;
+        let synapse = tokio::task::spawn_blocking(Synapse::start).await.ok()??;
+        let bot = synapse.register("ipt-bot", BOT_PASSWORD, false);
+        let moderator_id = synapse.register("moderator", "moderator-password", false);
+        let member_id = synapse.register("member", "member-password", false);
+        let moderator = User::login(&synapse.base_url, &moderator_id, "moderator-password").await;
+        let member = User::login(&synapse.base_url, &member_id, "member-password").await;
+        let bot_id = UserId::parse(bot.as_str()).expect("bot id");
+        let group = moderator
+            .create_encrypted_room("support group", &[&bot_id, &member.id])
+            .await
+            .room_id()
+            .to_owned();
+        let mods = moderator
+            .create_encrypted_room("moderators", &[&bot_id])
+            .await
+            .room_id()
+            .to_owned();
+        member.joined(&group, Duration::from_secs(10)).await;
+        Some(World {
+            synapse,
+            dir: TempDir::new(),
+            bot,
+            moderator,
+            member,
+            group,
+            mods,
+            _serial: serial,
+        })
+    }
+
+    /// The bot's config, reaching the homeserver at `homeserver`.
+    pub fn config(&self, homeserver: &str) -> Config {
+        let text = format!(
+            "[database]\nurl = \"sqlite://{db}\"\n\
+             [matrix]\nhomeserver = \"{homeserver}\"\nuser = \"{bot}\"\n\
+             password_env = \"IPT_E2E_BOT_PASSWORD\"\nstore_dir = \"{store}\"\n\
+             [[groups]]\nplatform = \"matrix\"\nid = \"{group}\"\n\
+             moderator_channel = \"{mods}\"\nregion = \"GB\"\n",
+            db = self.dir.path().join("bot.db").display(),
+            store = self.dir.path().join("matrix-store").display(),
+            bot = self.bot,
+            group = self.group,
+            mods = self.mods,
+        );
+        let env = |key: &str| (key == "IPT_E2E_BOT_PASSWORD").then(|| BOT_PASSWORD.to_owned());
+        ipt_bot::config::parse(&text, &env).expect("valid test config")
+    }
+
+    /// The bot's user id, parsed.
+    pub fn bot_id(&self) -> &UserId {
+        <&UserId>::try_from(self.bot.as_str()).expect("bot id")
+    }
+
+    /// Waits until every test user in `room` sees the bot joined there and
+    /// knows its device: a client that has not yet seen the bot join does
+    /// not share its room keys with it (as with any newcomer's device).
+    pub async fn bot_joined(&self, room: &RoomId) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for user in [&self.moderator, &self.member] {
+            if user.client.get_room(room).is_none() {
+                continue;
+            }
+            loop {
+                let joined = match user.client.get_room(room) {
+                    Some(r) => matches!(
+                        r.get_member_no_sync(self.bot_id()).await,
+                        Ok(Some(m)) if *m.membership()
+                            == matrix_sdk::ruma::events::room::member::MembershipState::Join
+                    ),
+                    None => false,
+                };
+                let devices = user
+                    .client
+                    .encryption()
+                    .get_user_devices(self.bot_id())
+                    .await
+                    .map(|d| d.devices().count())
+                    .unwrap_or(0);
+                if joined && devices > 0 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{} did not see the bot join {room} with a device",
+                    user.id
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// Matches bot messages in `room`.
+    pub fn from_bot_in<'a>(&'a self, room: &'a RoomId) -> impl Fn(&Seen) -> bool + 'a {
+        move |s: &Seen| s.room == room && s.sender == self.bot
+    }
+
+    /// The member's direct rooms with the bot: anything but the group.
+    pub fn is_dm_from_bot(&self, s: &Seen) -> bool {
+        s.sender == self.bot && s.room != self.group && s.room != self.mods
+    }
+}
+
+/// The bot, running in-process as `ipt-bot run` would.
+#[derive(Debug)]
+pub struct Bot {
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Bot {
+    /// Starts the bot with `config`.
+    pub fn start(config: Config) -> Bot {
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(ipt_bot::runtime::run_until(config, stop.clone()));
+        Bot { stop, task }
+    }
+
+    /// Stops it gracefully and checks it ended without error.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task
+            .await
+            .expect("bot task")
+            .expect("bot stopped cleanly");
+    }
+}
+
+/// The alert id a bot notice carries, if it is an alert.
+pub fn alert_id(s: &Seen) -> Option<i64> {
+    s.json["content"][ALERT_FIELD].as_i64()
+}
+
+/// The bot's device id, from its saved session.
+pub fn device_of(world: &World) -> String {
+    let saved = std::fs::read_to_string(world.dir.path().join("matrix-store/session.json"))
+        .expect("session saved");
+    let json: serde_json::Value = serde_json::from_str(&saved).expect("session json");
+    json["session"]["device_id"]
+        .as_str()
+        .expect("device id")
+        .to_owned()
+}
