@@ -274,11 +274,36 @@ fn test_secrets_never_appear_in_errors() {
 #[test]
 fn test_platform_not_in_this_build_is_a_clear_input_error() {
     let dir = Dir::new();
+    let path = dir.0.join("discord.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{}/d.db\"\n[discord]\ntoken_env = \"IPT_TEST_DISCORD_TOKEN\"\n",
+            dir.0.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--config", path.to_str().unwrap()])
+        .env("IPT_TEST_DISCORD_TOKEN", "token-value-never-shown")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("Discord adapter"), "{stderr}");
+    assert!(!stderr.contains("token-value-never-shown"));
+}
+
+#[test]
+fn test_unreachable_homeserver_fails_clearly_without_the_password() {
+    let dir = Dir::new();
     let path = dir.0.join("matrix.toml");
     std::fs::write(
         &path,
         format!(
-            "[database]\nurl = \"sqlite://{}/m.db\"\n[matrix]\nhomeserver = \"http://127.0.0.1:1\"\nuser = \"@bot:localhost\"\npassword_env = \"IPT_TEST_MATRIX_PW\"\n",
+            "[database]\nurl = \"sqlite://{0}/m.db\"\n[matrix]\nhomeserver = \"http://127.0.0.1:1\"\n\
+             user = \"@bot:localhost\"\npassword_env = \"IPT_TEST_MATRIX_PW\"\nstore_dir = \"{0}/store\"\n",
             dir.0.display()
         ),
     )
@@ -289,10 +314,17 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a failure while running");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("Matrix adapter"), "{stderr}");
+    assert!(
+        stderr.contains("Matrix login as @bot:localhost failed"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("pw-value-never-shown"));
+    assert!(
+        !dir.0.join("store/session.json").exists(),
+        "no session without a login"
+    );
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! through a real Synapse and the real bot, beside Synapse's own
 //! send → sync round trip between the same two clients in the same run.
 //!
+//! A third figure separates the bot's own share: the time between the
+//! crisis message's and the alert's timestamps on the homeserver.
+//!
 //! `cargo bench -p ipt-tests --bench matrix_latency` runs 50 of each and
 //! prints p50/p99; run by `cargo test --benches` (as `scripts/test` does) it runs 3
 //! of each, to prove the harness works.
@@ -66,14 +69,33 @@ fn main() {
             round_trip.push(seen.at - sent);
         }
 
+        // Synapse alone again, shaped like the alert path: a second
+        // message right behind a first (the alert follows the crisis
+        // message by about the bot's share).
+        let mut follow_up = Vec::new();
+        for i in 0..n {
+            world.member.say(&world.group, &format!("first {i}")).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let text = format!("second {i}");
+            let sent = Instant::now();
+            world.member.say(&world.group, &text).await;
+            let seen = world
+                .moderator
+                .wait_for(Duration::from_secs(10), |s| s.body == text)
+                .await
+                .expect("moderator sees the second message");
+            follow_up.push(seen.at - sent);
+        }
+
         // The bot in the middle: crisis message → alert in the moderators'
         // room. Each alert is resolved before the next, so every message
         // opens a new one (a repeat would update the open alert instead).
         let mut alert = Vec::new();
+        let mut bot_share = Vec::new();
         let mut last = 0;
         for _ in 0..n {
             let sent = Instant::now();
-            world.member.say(&world.group, CRISIS).await;
+            let crisis_event = world.member.say(&world.group, CRISIS).await;
             let seen = world
                 .moderator
                 .wait_for(Duration::from_secs(10), |s| {
@@ -82,6 +104,16 @@ fn main() {
                 .await
                 .expect("alert seen by the moderator");
             alert.push(seen.at - sent);
+            // The bot's own share, on the homeserver's clock: from the
+            // crisis message's timestamp to the alert's.
+            let crisis_ts = world
+                .moderator
+                .wait_for(Duration::from_secs(10), |s| s.event_id == crisis_event)
+                .await
+                .and_then(|s| s.json["origin_server_ts"].as_i64());
+            if let (Some(a), Some(b)) = (crisis_ts, seen.json["origin_server_ts"].as_i64()) {
+                bot_share.push(Duration::from_millis(b.saturating_sub(a).max(0) as u64));
+            }
             last = alert_id(&seen).expect("alert id");
             world
                 .moderator
@@ -96,7 +128,15 @@ fn main() {
                 .expect("resolved");
         }
         report("synapse send->sync (member -> moderator)", round_trip);
+        report(
+            "synapse send->sync, 100 ms behind another message",
+            follow_up,
+        );
         report("crisis message -> alert seen by moderator", alert);
+        report(
+            "crisis message -> alert, server timestamps (the bot's share)",
+            bot_share,
+        );
         bot.stop().await;
     });
 }
