@@ -1142,6 +1142,34 @@ colour = "blue"
     }
 
     #[test]
+    fn invite_servers_are_a_list_of_server_names() {
+        let base = "[matrix]\nhomeserver = \"https://hs.example\"\nuser = \"@b:hs.example\"\npassword_env = \"PW\"\n";
+        let env = |k: &str| (k == "PW").then(|| "x".to_owned());
+        let ok = parse(
+            &format!("{base}invite_servers = [\"Example.org\", \"hs.example\"]\n"),
+            &env,
+        )
+        .expect("valid");
+        assert_eq!(
+            ok.matrix.expect("matrix").invite_servers,
+            vec!["example.org".to_owned(), "hs.example".to_owned()]
+        );
+        let errs = parse(&format!("{base}invite_servers = \"example.org\"\n"), &env).unwrap_err();
+        assert!(
+            errs[0]
+                .to_string()
+                .starts_with("matrix.invite_servers: must be a list"),
+            "{errs:?}"
+        );
+        let errs = parse(&format!("{base}invite_servers = [\"a b\", 3]\n"), &env).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(
+            errs[0].to_string().starts_with("matrix.invite_servers[0]:"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
     fn group_on_a_disabled_platform_is_refused() {
         let errs = errors(
             "[console]\nenabled = true\n[[groups]]\nplatform = \"matrix\"\nid = \"!a:b.org\"\nregion = \"GB\"\n",

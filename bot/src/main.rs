@@ -139,8 +139,15 @@ fn main() -> ExitCode {
 
 fn init_logging(running: bool) {
     // The console shares the terminal with the logs, so only warnings show
-    // by default; RUST_LOG overrides.
-    let default = if running { "warn" } else { "error" };
+    // by default; RUST_LOG overrides. matrix-sdk warns on every encrypted
+    // send that no key backup is set up (the bot keeps none on purpose) and
+    // logs each failed request as an error of its own; the adapter reports
+    // what matters (a failed sync or delivery) itself.
+    let default = if running {
+        "warn,matrix_sdk_crypto::backups=error,matrix_sdk::http_client=off,matrix_sdk::sync=off"
+    } else {
+        "error"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

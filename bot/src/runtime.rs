@@ -374,39 +374,48 @@ pub async fn run_until(config: Config, stop: CancellationToken) -> anyhow::Resul
     let running = runtime.start();
     tracing::info!(database = %config.database.redacted_url(), "ipt-bot running");
     let platforms = CancellationToken::new();
-    let matrix_task = matrix.map(|adapter| {
+    let mut matrix_task = matrix.map(|adapter| {
         let token = platforms.clone();
         tokio::spawn(async move { adapter.run(token).await })
     });
-    let ended = {
-        let matrix_done = async {
-            match matrix_task {
-                Some(task) => match task.await {
-                    Ok(result) => result,
-                    Err(error) => Err(anyhow::anyhow!("the Matrix adapter crashed: {error}")),
-                },
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(matrix_done);
-        match &console {
-            Some(console) => {
-                console.banner();
-                tokio::select! {
-                    result = console.run(tokio::io::BufReader::new(tokio::io::stdin())) => {
-                        result.map(|()| true).context("reading the console input failed")
-                    }
-                    () = stop.cancelled() => Ok(false),
-                    result = &mut matrix_done => result.map(|()| false),
-                }
-            }
-            None => tokio::select! {
-                () = stop.cancelled() => Ok(false),
-                result = &mut matrix_done => result.map(|()| false),
-            },
+    // Resolves when the Matrix adapter ends on its own (it only does for
+    // good reason, e.g. the homeserver revoked the session).
+    let matrix_done = async |task: &mut Option<JoinHandle<anyhow::Result<()>>>| match task {
+        Some(handle) => {
+            let result = match handle.await {
+                Ok(result) => result,
+                Err(error) => Err(anyhow::anyhow!("the Matrix adapter crashed: {error}")),
+            };
+            *task = None;
+            result
         }
+        None => std::future::pending().await,
+    };
+    let ended = match &console {
+        Some(console) => {
+            console.banner();
+            tokio::select! {
+                result = console.run(tokio::io::BufReader::new(tokio::io::stdin())) => {
+                    result.map(|()| true).context("reading the console input failed")
+                }
+                () = stop.cancelled() => Ok(false),
+                result = matrix_done(&mut matrix_task) => result.map(|()| false),
+            }
+        }
+        None => tokio::select! {
+            () = stop.cancelled() => Ok(false),
+            result = matrix_done(&mut matrix_task) => result.map(|()| false),
+        },
     };
     platforms.cancel();
+    // The adapter finishes the event in hand before the store closes.
+    if let Some(task) = matrix_task
+        && tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the Matrix adapter did not stop within 10 s");
+    }
     // Stop the workers first whatever happened, so claimed rows are released.
     running.stop().await;
     let ended_by_input = ended?;

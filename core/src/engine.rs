@@ -871,11 +871,24 @@ impl Engine {
     /// A private message: the next check-in answer, or a pointer to help.
     async fn direct(&self, sender: &Sender, text: &str, p: &str) -> crate::Result<Vec<Reply>> {
         let now = self.clock.now();
-        let Some(draft) = self.drafts.get(&sender.member, now) else {
-            if let Some(level) = crisis::assess(text).level.alert_level() {
-                // No group to alert from a private message: support now.
-                return Ok(vec![Reply::private(support_text(level, None, false))]);
-            }
+        // Every private message is read for crisis first. "I want to die"
+        // as the answer to the mood or sleep question must not just get
+        // "please answer with a number": the member gets support now and the
+        // check-in stays where it was. (The free-text answers, connection and
+        // note, go on to the check-in, which assesses them when it is saved
+        // and alerts the group's moderators.)
+        let draft = self.drafts.get(&sender.member, now);
+        let free_text = draft.as_ref().is_some_and(|d| {
+            matches!(
+                d.step,
+                crate::checkin::Step::Connection | crate::checkin::Step::Note
+            )
+        });
+        if !free_text && let Some(level) = crisis::assess(text).level.alert_level() {
+            // No group to alert from a private message: support now.
+            return Ok(vec![Reply::private(support_text(level, None, false))]);
+        }
+        let Some(draft) = draft else {
             // A bare 0-10 answers the daily prompt ("reply here with the
             // number"): today's check-in starts with it as the mood.
             let bare = text.trim();
@@ -1195,6 +1208,28 @@ impl Engine {
                 ));
             }
             ("moderators" | "mods", channel) => {
+                // Alerts must never land in the group itself, nor in a room
+                // another group's moderators use (a room owner could
+                // otherwise send alerts into someone else's team room).
+                if channel == group_ref.id || channel == new.external_id {
+                    return Ok(format!(
+                        "Alerts need a private room for moderators, not the group itself. \
+                         Make one, invite me, then run {p}setup moderators <that room>."
+                    ));
+                }
+                let taken = self.store.groups().await?.into_iter().any(|g| {
+                    g.platform == new.platform
+                        && g.external_id != new.external_id
+                        && (g.moderator_channel.as_deref() == Some(channel)
+                            || g.external_id == channel)
+                });
+                if taken {
+                    return Ok(
+                        "That room already serves another group. Each group needs its own \
+                         moderators' room."
+                            .to_owned(),
+                    );
+                }
                 new.moderator_channel = Some(channel.to_owned());
                 format!(
                     "Crisis alerts for this group now go to {}.",

@@ -135,6 +135,8 @@ async fn relay(
                 if !sw.load(Ordering::SeqCst) && state.trips(&buf[..n]) {
                     sw.store(true, Ordering::SeqCst);
                     state.tripped.store(true, Ordering::SeqCst);
+                    // No new connection gets through from here on.
+                    state.down.store(true, Ordering::SeqCst);
                     if server_write.write_all(&buf[..n]).await.is_err() {
                         return;
                     }

@@ -297,3 +297,88 @@ async fn test_a_bare_number_in_private_answers_the_daily_prompt() {
         .unwrap();
     assert!(replies[0].text.contains("I'm a bot"), "{}", replies[0].text);
 }
+
+#[tokio::test]
+async fn test_the_moderators_room_is_private_and_serves_one_group() {
+    let s = setup().await;
+    let m = person("@mod:example.org", true);
+    let own = text(
+        &s.engine,
+        Some(ROOM),
+        &m,
+        &format!("setup moderators {ROOM}"),
+    )
+    .await;
+    assert!(own.contains("not the group itself"), "{own}");
+    text(
+        &s.engine,
+        Some(ROOM),
+        &m,
+        &format!("setup moderators {MODS}"),
+    )
+    .await;
+    // Another room's moderator cannot point alerts at this team's room,
+    // nor at the group room.
+    let other = "!other:example.org";
+    for target in [MODS, ROOM] {
+        let reply = text(
+            &s.engine,
+            Some(other),
+            &m,
+            &format!("setup moderators {target}"),
+        )
+        .await;
+        assert!(
+            reply.contains("already serves another group"),
+            "{target}: {reply}"
+        );
+    }
+    let group = s
+        .store
+        .group(Platform::Matrix, ROOM)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(group.moderator_channel.as_deref(), Some(MODS));
+    assert!(
+        s.store
+            .group(Platform::Matrix, other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn test_crisis_words_as_a_checkin_answer_get_support_and_keep_the_checkin() {
+    let s = setup().await;
+    let member = person("@member:example.org", false);
+    let direct = |t: &str| Event::Direct {
+        sender: member.clone(),
+        text: t.into(),
+        prefix: "!ipt ".into(),
+    };
+    text(&s.engine, None, &member, "checkin").await;
+    let replies = s
+        .engine
+        .handle(direct("i want to kill myself"))
+        .await
+        .unwrap();
+    assert!(
+        !replies[0].text.contains("number from 0 to 10"),
+        "support, not a number prompt: {}",
+        replies[0].text
+    );
+    assert!(
+        replies[0].text.contains("emergency") || replies[0].text.contains("crisis"),
+        "{}",
+        replies[0].text
+    );
+    // The check-in is still waiting for the mood.
+    let replies = s.engine.handle(direct("4")).await.unwrap();
+    assert!(
+        replies[0].text.to_lowercase().contains("sleep"),
+        "{}",
+        replies[0].text
+    );
+}

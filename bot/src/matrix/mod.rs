@@ -78,6 +78,9 @@ pub const MODERATOR_POWER: i64 = 50;
 /// to it claims that alert.
 const ALERT_FIELD: &str = "org.ipt_bot.alert";
 
+/// Commands whose answers belong in the moderators' room when asked there.
+const MODERATOR_COMMANDS: &[&str] = &["alerts", "alert", "stats", "setup", "help", "homework"];
+
 /// Reactions that claim an alert.
 const CLAIM_KEYS: &[&str] = &["✅", "✔️", "✔", "☑️", "☑"];
 
@@ -123,6 +126,8 @@ struct Inner {
     aliases: Mutex<HashMap<OwnedRoomId, String>>,
     /// Aliases already resolved.
     resolved: Mutex<HashMap<String, OwnedRoomId>>,
+    /// When unresolved aliases were last looked up.
+    alias_refresh: Mutex<Option<std::time::Instant>>,
     /// One direct room is opened at a time, so two deliveries to the same
     /// member never create two rooms.
     dm_lock: AsyncMutex<()>,
@@ -185,8 +190,25 @@ impl MatrixAdapter {
         create_private_dir(&config.store_dir)?;
         let session_file = config.store_dir.join("session.json");
         let homeserver = config.homeserver.as_str().trim_end_matches('/').to_owned();
-        let saved = read_session(&session_file)?
-            .filter(|s| s.session.meta.user_id == me && s.homeserver == homeserver);
+        let saved = read_session(&session_file)?;
+        if let Some(other) = &saved
+            && (other.session.meta.user_id != me || other.homeserver != homeserver)
+        {
+            anyhow::bail!(
+                "matrix.store_dir {} belongs to {} on {}; use another store_dir for {me} on {homeserver}",
+                config.store_dir.display(),
+                other.session.meta.user_id,
+                other.homeserver
+            );
+        }
+        if saved.is_none() && config.store_dir.join("sdk").exists() {
+            anyhow::bail!(
+                "matrix.store_dir {} holds encryption keys but no session.json; restore session.json, \
+                 or delete the whole store_dir to start as a new device (earlier encrypted messages \
+                 will be unreadable to the bot)",
+                config.store_dir.display()
+            );
+        }
         let client = Client::builder()
             .homeserver_url(&homeserver)
             .sqlite_store(config.store_dir.join("sdk"), None)
@@ -209,7 +231,16 @@ impl MatrixAdapter {
                 tracing::info!(user = %me, device = %saved.session.meta.device_id, "Matrix session restored");
             }
             None => {
-                let session = login(&client, config, &me, &homeserver).await?;
+                let session = match login(&client, config, &me, &homeserver).await {
+                    Ok(session) => session,
+                    Err(error) => {
+                        // Nothing was stored for a device that never came
+                        // to be: a corrected password must find a clean slate.
+                        drop(client);
+                        let _ = std::fs::remove_dir_all(config.store_dir.join("sdk"));
+                        return Err(error);
+                    }
+                };
                 write_session(
                     &session_file,
                     &SavedSession {
@@ -232,6 +263,7 @@ impl MatrixAdapter {
             session_file,
             aliases: Mutex::default(),
             resolved: Mutex::default(),
+            alias_refresh: Mutex::default(),
             dm_lock: AsyncMutex::new(()),
             seen: Mutex::default(),
             outgoing,
@@ -298,7 +330,8 @@ impl MatrixAdapter {
         inner.client.add_event_handler(on_reaction);
         inner.client.add_event_handler(on_undecryptable);
         for room in inner.client.invited_rooms() {
-            inner.accept_invite(&room, None).await;
+            let inviter = room.invite_details().await.ok().map(|i| i.inviter_id);
+            inner.accept_invite(&room, inviter.as_deref()).await;
         }
         for id in rooms {
             match inner.room(id).await {
@@ -332,6 +365,15 @@ impl MatrixAdapter {
             };
             match result {
                 Ok(response) => {
+                    for (room, update) in &response.rooms.joined {
+                        if update.timeline.limited && token.is_some() {
+                            tracing::warn!(
+                                %room,
+                                "more messages arrived in this room while the bot was away than one sync returns; \
+                                 the oldest were not read for crisis language"
+                            );
+                        }
+                    }
                     inner.save_token(&response.next_batch)?;
                     token = Some(response.next_batch);
                     backoff = Duration::from_millis(500);
@@ -425,14 +467,14 @@ impl Inner {
 
     /// Accepts an invite, unless `invite_servers` excludes its sender.
     async fn accept_invite(&self, room: &Room, inviter: Option<&UserId>) {
-        if let Some(inviter) = inviter
-            && !self.invite_servers.is_empty()
-            && !self
-                .invite_servers
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(inviter.server_name().as_str()))
-        {
-            tracing::info!(room = %room.room_id(), %inviter, "invite declined: not from a listed server");
+        let allowed = self.invite_servers.is_empty()
+            || inviter.is_some_and(|inviter| {
+                self.invite_servers
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(inviter.server_name().as_str()))
+            });
+        if !allowed {
+            tracing::info!(room = %room.room_id(), inviter = ?inviter, "invite declined: not from a listed server");
             if let Err(error) = room.leave().await {
                 tracing::warn!(%error, "could not decline the invite");
             }
@@ -458,8 +500,44 @@ impl Inner {
         }
     }
 
+    /// Resolves the aliases of stored groups and moderators' rooms that are
+    /// not resolved yet (say the homeserver was unreachable at start), at
+    /// most once a minute.
+    async fn refresh_aliases(&self) {
+        {
+            let mut last = self.alias_refresh.lock().expect("refresh lock");
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let Ok(groups) = self.engine.store().groups().await else {
+            return;
+        };
+        for g in groups.iter().filter(|g| g.platform == Platform::Matrix) {
+            for id in std::iter::once(&g.external_id).chain(g.moderator_channel.as_ref()) {
+                let known = self
+                    .resolved
+                    .lock()
+                    .expect("resolved lock")
+                    .contains_key(id);
+                if id.starts_with('#') && !known {
+                    let _ = self.resolve(id).await;
+                }
+            }
+        }
+    }
+
     /// Which kind of room this is.
     async fn kind(&self, room: &Room) -> RoomKind {
+        if !self
+            .aliases
+            .lock()
+            .expect("aliases lock")
+            .contains_key(room.room_id())
+        {
+            self.refresh_aliases().await;
+        }
         let id = self.store_id(room.room_id());
         let store = self.engine.store();
         match store.group(Platform::Matrix, &id).await {
@@ -475,8 +553,9 @@ impl Inner {
         {
             return RoomKind::Moderators(id);
         }
-        let direct = room.is_direct().await.unwrap_or(false);
-        if direct || room.active_members_count() <= 2 {
+        // A direct room holds the bot and one person, whatever its `is_direct`
+        // flag says: a private answer must never reach a third person.
+        if member_count(room).await <= 2 {
             RoomKind::Direct
         } else {
             RoomKind::Group(id)
@@ -526,29 +605,13 @@ impl Inner {
     /// there is none yet.
     async fn direct_room(&self, user: &UserId) -> anyhow::Result<Room> {
         let _one_at_a_time = self.dm_lock.lock().await;
-        if let Some(room) = self.client.get_dm_room(user) {
-            return Ok(room);
-        }
-        // A member who opened a direct room with the bot is in it with us.
-        for room in self.client.joined_rooms() {
-            if room.is_direct().await.unwrap_or(false)
-                && room.direct_targets().len() == 1
-                && room
-                    .direct_targets()
-                    .iter()
-                    .any(|t| t.as_user_id() == Some(user))
-            {
-                return Ok(room);
-            }
-        }
-        // Or a room of just the two of us that is not a group (a member
-        // who invited the bot to a private chat without marking it direct).
-        for room in self.client.joined_rooms() {
-            if room.active_members_count() == 2
-                && matches!(self.kind(&room).await, RoomKind::Direct)
-                && matches!(room.get_member_no_sync(user).await, Ok(Some(m))
-                    if *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join)
-            {
+        // Rooms marked direct with this member first, then any room of just
+        // the two of us that is not a group (a member who invited the bot to
+        // a private chat without marking it direct). Either way the member
+        // must still be in it (or invited), and nobody else.
+        let marked: Vec<Room> = self.client.get_dm_rooms(user).collect();
+        for room in marked.into_iter().chain(self.client.joined_rooms()) {
+            if self.private_with(&room, user).await {
                 return Ok(room);
             }
         }
@@ -572,6 +635,20 @@ impl Inner {
         if self.outgoing.send(out).is_err() {
             tracing::warn!("reply dropped: the adapter is shutting down");
         }
+    }
+
+    /// Whether `room` holds exactly the bot and `user` (joined or invited)
+    /// and is not a group.
+    async fn private_with(&self, room: &Room, user: &UserId) -> bool {
+        use matrix_sdk::ruma::events::room::member::MembershipState;
+        if room.state() != RoomState::Joined || member_count(room).await != 2 {
+            return false;
+        }
+        let present = matches!(
+            room.get_member_no_sync(user).await,
+            Ok(Some(m)) if matches!(m.membership(), MembershipState::Join | MembershipState::Invite)
+        );
+        present && matches!(self.kind(room).await, RoomKind::Direct)
     }
 
     /// Sends interactive replies: public ones to `room`, private ones to
@@ -649,6 +726,20 @@ impl Inner {
     }
 }
 
+/// Joined and invited members. The room summary's counts are only sent
+/// with lazy-loaded members, so the member list itself is counted: from the
+/// store, or from the homeserver when the store has none yet.
+async fn member_count(room: &Room) -> usize {
+    use matrix_sdk::RoomMemberships;
+    match room.members_no_sync(RoomMemberships::ACTIVE).await {
+        Ok(members) if !members.is_empty() => members.len(),
+        _ => room
+            .members(RoomMemberships::ACTIVE)
+            .await
+            .map_or(0, |m| m.len()),
+    }
+}
+
 fn too_old(ts: MilliSecondsSinceUnixEpoch, max: Duration) -> bool {
     ts.to_system_time()
         .and_then(|t| SystemTime::now().duration_since(t).ok())
@@ -675,11 +766,19 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Ctx(weak): Ctx
         // Notices are bots talking; images and files carry no text to read.
         _ => return,
     };
-    let body = render::strip_reply_fallback(&body).trim().to_owned();
+    // A reply quotes what it answers; only the member's own words count.
+    let body = if matches!(ev.content.relates_to, Some(Relation::Reply(_))) {
+        render::strip_reply_fallback(&body)
+    } else {
+        &body
+    }
+    .trim()
+    .to_owned();
     if body.is_empty() {
         return;
     }
     let kind = inner.kind(&room).await;
+    let mut reply_kind = kind.clone();
     tracing::debug!(room = %room.room_id(), event = %ev.event_id, "message");
     let p = inner.shown_prefix.clone();
     let command = if edited { None } else { inner.command(&body) };
@@ -697,13 +796,26 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Ctx(weak): Ctx
                     inner.is_moderator(&room, id, &ev.sender).await,
                 ),
             };
-            let args = match inner.setup_args(&name, args).await {
-                Ok(args) => args,
-                Err(text) => {
-                    inner.reply(&room, &kind, &ev.sender, vec![Reply::private(text)]);
-                    return;
+            // Only a moderator's `setup moderators <room>` makes the bot
+            // join a room; everyone else's is refused by the engine.
+            let args = if moderator && group.is_some() {
+                match inner.setup_args(&name, args).await {
+                    Ok(args) => args,
+                    Err(text) => {
+                        inner.reply(&room, &kind, &ev.sender, vec![Reply::private(text)]);
+                        return;
+                    }
                 }
+            } else {
+                args.to_owned()
             };
+            // In the moderators' room, a moderator's own business (their
+            // mood, their data) still goes to their direct room.
+            if let RoomKind::Moderators(id) = &kind
+                && !MODERATOR_COMMANDS.contains(&name.as_str())
+            {
+                reply_kind = RoomKind::Group(id.clone());
+            }
             Event::Command {
                 group,
                 sender: inner.sender(&room, &ev.sender, moderator).await,
@@ -731,7 +843,7 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Ctx(weak): Ctx
         (None, RoomKind::Moderators(_)) => return,
     };
     let replies = inner.engine.respond(event).await;
-    inner.reply(&room, &kind, &ev.sender, replies);
+    inner.reply(&room, &reply_kind, &ev.sender, replies);
 }
 
 async fn on_member(ev: OriginalSyncRoomMemberEvent, room: Room, Ctx(weak): Ctx<Weak<Inner>>) {
@@ -1109,7 +1221,7 @@ fn read_session(path: &Path) -> anyhow::Result<Option<SavedSession>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).with_context(|| {
             format!(
-                "{} is damaged; delete it to log in again (the crypto store is kept)",
+                "{} is damaged; restore it from a backup, or delete the whole store_dir to start as a new device",
                 path.display()
             )
         }),
