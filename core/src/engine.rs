@@ -439,14 +439,16 @@ impl Engine {
             let mut out = String::from("Alerts, newest first:");
             for a in alerts.iter().take(20) {
                 let ago = (now - a.created_at).num_minutes();
-                let who = match &a.claimed_by {
-                    Some(m) => format!(", claimed by {}", m.replace('@', "@\u{200B}")),
-                    None => String::new(),
+                let state = match (&a.claimed_by, a.status) {
+                    (Some(m), crate::model::AlertStatus::Claimed) => {
+                        format!("claimed by {}", m.replace('@', "@\u{200B}"))
+                    }
+                    (Some(m), status) => {
+                        format!("{status}, claimed by {}", m.replace('@', "@\u{200B}"))
+                    }
+                    (None, status) => status.to_string(),
                 };
-                out.push_str(&format!(
-                    "\n#{} {} ({}{who}), {ago} min ago",
-                    a.id, a.level, a.status
-                ));
+                out.push_str(&format!("\n#{} {} ({state}), {ago} min ago", a.id, a.level));
                 if let Some(link) = &a.message_link {
                     out.push_str(&format!(" - {link}"));
                 }

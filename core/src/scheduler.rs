@@ -208,7 +208,7 @@ impl Scheduler {
                 tick.skipped += 1;
                 tracing::warn!(
                     group = %group.external_id, %fire_at,
-                    "check-in missed while the bot was down for longer than the catch-up window; skipped"
+                    "check-in time passed longer ago than the catch-up window (the bot was down, or the schedule is new); skipped"
                 );
             }
             return Ok(());

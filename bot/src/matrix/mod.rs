@@ -359,6 +359,14 @@ impl MatrixAdapter {
             if let Some(token) = &token {
                 settings = settings.token(token.clone());
             }
+            // Rooms joined before this sync: a room joined during it starts
+            // with a cut-off timeline, which is no gap.
+            let known: HashSet<OwnedRoomId> = inner
+                .client
+                .joined_rooms()
+                .iter()
+                .map(|r| r.room_id().to_owned())
+                .collect();
             let result = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 result = inner.client.sync_once(settings) => result,
@@ -366,7 +374,7 @@ impl MatrixAdapter {
             match result {
                 Ok(response) => {
                     for (room, update) in &response.rooms.joined {
-                        if update.timeline.limited && token.is_some() {
+                        if update.timeline.limited && token.is_some() && known.contains(room) {
                             tracing::warn!(
                                 %room,
                                 "more messages arrived in this room while the bot was away than one sync returns; \
