@@ -33,6 +33,18 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// The member posts `text`; how long until the moderator's client has it.
+async fn synapse_round_trip(world: &World, text: &str) -> Duration {
+    let sent = Instant::now();
+    world.member.say(&world.group, text).await;
+    let seen = world
+        .moderator
+        .wait_for(Duration::from_secs(10), |s| s.body == text)
+        .await
+        .expect("moderator sees the message");
+    seen.at - sent
+}
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let n = if quick { 3 } else { 50 };
@@ -55,36 +67,19 @@ fn main() {
             .await
             .expect("bot ready");
 
-        // Synapse alone: the member posts, the moderator's client sees it.
+        // Synapse alone: the member posts, the moderator's client sees it;
+        // then the same shaped like the alert path, a second message right
+        // behind a first (the alert follows the crisis message by about
+        // the bot's share).
         let mut round_trip = Vec::new();
-        for i in 0..n {
-            let text = format!("round trip {i}");
-            let sent = Instant::now();
-            world.member.say(&world.group, &text).await;
-            let seen = world
-                .moderator
-                .wait_for(Duration::from_secs(10), |s| s.body == text)
-                .await
-                .expect("moderator sees the message");
-            round_trip.push(seen.at - sent);
-        }
-
-        // Synapse alone again, shaped like the alert path: a second
-        // message right behind a first (the alert follows the crisis
-        // message by about the bot's share).
         let mut follow_up = Vec::new();
+        for i in 0..n {
+            round_trip.push(synapse_round_trip(&world, &format!("round trip {i}")).await);
+        }
         for i in 0..n {
             world.member.say(&world.group, &format!("first {i}")).await;
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let text = format!("second {i}");
-            let sent = Instant::now();
-            world.member.say(&world.group, &text).await;
-            let seen = world
-                .moderator
-                .wait_for(Duration::from_secs(10), |s| s.body == text)
-                .await
-                .expect("moderator sees the second message");
-            follow_up.push(seen.at - sent);
+            follow_up.push(synapse_round_trip(&world, &format!("second {i}")).await);
         }
 
         // The bot in the middle: crisis message → alert in the moderators'

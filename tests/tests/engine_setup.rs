@@ -71,6 +71,15 @@ async fn text(engine: &Engine, room: Option<&str>, who: &Sender, line: &str) -> 
         .join("\n")
 }
 
+/// A private message to the bot.
+fn direct(who: &Sender, text: &str) -> Event {
+    Event::Direct {
+        sender: who.clone(),
+        text: text.into(),
+        prefix: "!ipt ".into(),
+    }
+}
+
 const ROOM: &str = "!group:example.org";
 const MODS: &str = "!mods:example.org";
 
@@ -260,19 +269,14 @@ async fn test_only_help_and_cards_are_shown_in_the_group() {
 async fn test_a_bare_number_in_private_answers_the_daily_prompt() {
     let s = setup().await;
     let member = person("@member:example.org", false);
-    let direct = |t: &str| Event::Direct {
-        sender: member.clone(),
-        text: t.into(),
-        prefix: "!ipt ".into(),
-    };
-    let replies = s.engine.handle(direct("7")).await.unwrap();
+    let replies = s.engine.handle(direct(&member, "7")).await.unwrap();
     let reply = &replies[0].text;
     assert!(
         reply.to_lowercase().contains("sleep"),
         "the mood is taken, sleep asked: {reply}"
     );
     for answer in ["skip", "skip", "skip"] {
-        s.engine.handle(direct(answer)).await.unwrap();
+        s.engine.handle(direct(&member, answer)).await.unwrap();
     }
     let me = s
         .store
@@ -288,11 +292,7 @@ async fn test_a_bare_number_in_private_answers_the_daily_prompt() {
     let other = person("@other:example.org", false);
     let replies = s
         .engine
-        .handle(Event::Direct {
-            sender: other,
-            text: "3 things happened today".into(),
-            prefix: "!ipt ".into(),
-        })
+        .handle(direct(&other, "3 things happened today"))
         .await
         .unwrap();
     assert!(replies[0].text.contains("I'm a bot"), "{}", replies[0].text);
@@ -353,15 +353,10 @@ async fn test_the_moderators_room_is_private_and_serves_one_group() {
 async fn test_crisis_words_as_a_checkin_answer_get_support_and_keep_the_checkin() {
     let s = setup().await;
     let member = person("@member:example.org", false);
-    let direct = |t: &str| Event::Direct {
-        sender: member.clone(),
-        text: t.into(),
-        prefix: "!ipt ".into(),
-    };
     text(&s.engine, None, &member, "checkin").await;
     let replies = s
         .engine
-        .handle(direct("i want to kill myself"))
+        .handle(direct(&member, "i want to kill myself"))
         .await
         .unwrap();
     assert!(
@@ -375,7 +370,7 @@ async fn test_crisis_words_as_a_checkin_answer_get_support_and_keep_the_checkin(
         replies[0].text
     );
     // The check-in is still waiting for the mood.
-    let replies = s.engine.handle(direct("4")).await.unwrap();
+    let replies = s.engine.handle(direct(&member, "4")).await.unwrap();
     assert!(
         replies[0].text.to_lowercase().contains("sleep"),
         "{}",

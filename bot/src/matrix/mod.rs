@@ -71,6 +71,10 @@ pub const COMMAND_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 /// this long after.
 pub const WELCOME_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a room's kind (group, moderators' room, direct) is trusted
+/// without looking again.
+const KIND_TTL: Duration = Duration::from_secs(60);
+
 /// Power level from which a group member counts as a moderator.
 pub const MODERATOR_POWER: i64 = 50;
 
@@ -121,11 +125,16 @@ struct Inner {
     shown_prefix: String,
     invite_servers: Vec<String>,
     session_file: PathBuf,
+    /// What `session_file` holds; kept here so each sync writes the file
+    /// once instead of reading it back first.
+    saved: Mutex<SavedSession>,
     /// Room ids of configured groups and moderator rooms given by alias,
     /// mapped to the alias the store knows them by.
     aliases: Mutex<HashMap<OwnedRoomId, String>>,
     /// Aliases already resolved.
     resolved: Mutex<HashMap<String, OwnedRoomId>>,
+    /// Room kinds recently worked out, with when.
+    kinds: Mutex<HashMap<OwnedRoomId, (RoomKind, std::time::Instant)>>,
     /// When unresolved aliases were last looked up.
     alias_refresh: Mutex<Option<std::time::Instant>>,
     /// One direct room is opened at a time, so two deliveries to the same
@@ -222,13 +231,14 @@ impl MatrixAdapter {
             .build()
             .await
             .context("cannot open the Matrix client store in store_dir")?;
-        match &saved {
+        let saved = match saved {
             Some(saved) => {
                 client
                     .restore_session(saved.session.clone())
                     .await
                     .context("cannot restore the saved Matrix session")?;
                 tracing::info!(user = %me, device = %saved.session.meta.device_id, "Matrix session restored");
+                saved
             }
             None => {
                 let session = match login(&client, config, &me, &homeserver).await {
@@ -241,16 +251,15 @@ impl MatrixAdapter {
                         return Err(error);
                     }
                 };
-                write_session(
-                    &session_file,
-                    &SavedSession {
-                        homeserver: homeserver.clone(),
-                        session,
-                        sync_token: None,
-                    },
-                )?;
+                let saved = SavedSession {
+                    homeserver: homeserver.clone(),
+                    session,
+                    sync_token: None,
+                };
+                write_session(&session_file, &saved)?;
+                saved
             }
-        }
+        };
         let prefix = config.command_prefix.clone();
         let (outgoing, mut queue) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
         let inner = Inner {
@@ -261,9 +270,11 @@ impl MatrixAdapter {
             prefix,
             invite_servers: config.invite_servers.clone(),
             session_file,
+            saved: Mutex::new(saved),
             aliases: Mutex::default(),
             resolved: Mutex::default(),
             alias_refresh: Mutex::default(),
+            kinds: Mutex::default(),
             dm_lock: AsyncMutex::new(()),
             seen: Mutex::default(),
             outgoing,
@@ -306,10 +317,7 @@ impl MatrixAdapter {
     /// possible and their aliases remembered.
     pub async fn prepare(&self, rooms: &[String]) -> anyhow::Result<()> {
         let inner = &self.inner;
-        if read_session(&inner.session_file)?
-            .and_then(|s| s.sync_token)
-            .is_none()
-        {
+        if inner.sync_token().is_none() {
             let response = inner
                 .client
                 .sync_once(SyncSettings::default())
@@ -351,7 +359,7 @@ impl MatrixAdapter {
         let mut filter = FilterDefinition::default();
         filter.room.timeline.limit = Some(RESUME_TIMELINE_LIMIT.into());
         let mut backoff = Duration::from_millis(500);
-        let mut token = read_session(&inner.session_file)?.and_then(|s| s.sync_token);
+        let mut token = inner.sync_token();
         loop {
             let mut settings = SyncSettings::default()
                 .timeout(Duration::from_secs(30))
@@ -408,10 +416,12 @@ impl MatrixAdapter {
 }
 
 impl Inner {
+    fn sync_token(&self) -> Option<String> {
+        self.saved.lock().expect("session lock").sync_token.clone()
+    }
+
     fn save_token(&self, token: &str) -> anyhow::Result<()> {
-        let Some(mut saved) = read_session(&self.session_file)? else {
-            anyhow::bail!("the saved Matrix session disappeared");
-        };
+        let mut saved = self.saved.lock().expect("session lock");
         saved.sync_token = Some(token.to_owned());
         write_session(&self.session_file, &saved)
     }
@@ -536,8 +546,35 @@ impl Inner {
         }
     }
 
-    /// Which kind of room this is.
+    /// Which kind of room this is. Remembered for [`KIND_TTL`] so that an
+    /// ordinary chat message costs no database or member-list lookup;
+    /// forgotten at once when a room's members or a group's setup change.
     async fn kind(&self, room: &Room) -> RoomKind {
+        if let Some((kind, at)) = self.kinds.lock().expect("kinds lock").get(room.room_id())
+            && at.elapsed() < KIND_TTL
+        {
+            return kind.clone();
+        }
+        let kind = self.lookup_kind(room).await;
+        self.kinds.lock().expect("kinds lock").insert(
+            room.room_id().to_owned(),
+            (kind.clone(), std::time::Instant::now()),
+        );
+        kind
+    }
+
+    /// Forgets what [`Inner::kind`] remembered (`None`: every room).
+    fn forget_kind(&self, room: Option<&RoomId>) {
+        let mut kinds = self.kinds.lock().expect("kinds lock");
+        match room {
+            Some(room) => {
+                kinds.remove(room);
+            }
+            None => kinds.clear(),
+        }
+    }
+
+    async fn lookup_kind(&self, room: &Room) -> RoomKind {
         if !self
             .aliases
             .lock()
@@ -675,7 +712,7 @@ impl Inner {
                     }
                 },
             };
-            match send_text(&target, &reply.text, None, None).await {
+            match send_text(&target, &reply.text, None, &Dress::default()).await {
                 Ok(()) => tracing::debug!(room = %target.room_id(), "reply sent"),
                 Err(error) => tracing::warn!(%error, room = %target.room_id(), "reply failed"),
             }
@@ -850,7 +887,12 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Ctx(weak): Ctx
         // Moderators talking among themselves.
         (None, RoomKind::Moderators(_)) => return,
     };
+    let setup = matches!(&event, Event::Command { name, .. } if name == "setup");
     let replies = inner.engine.respond(event).await;
+    if setup {
+        // A room may just have become a group or a moderators' room.
+        inner.forget_kind(None);
+    }
     inner.reply(&room, &reply_kind, &ev.sender, replies);
 }
 
@@ -861,6 +903,8 @@ async fn on_member(ev: OriginalSyncRoomMemberEvent, room: Room, Ctx(weak): Ctx<W
     if !inner.first_time(&ev.event_id) {
         return;
     }
+    // Someone came or went: a two-person room may have become a group.
+    inner.forget_kind(Some(room.room_id()));
     if ev.state_key == inner.me {
         if matches!(
             ev.membership_change(),
@@ -969,46 +1013,47 @@ async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Ctx(weak): Ctx<W
     inner.reply(&room, &kind, &ev.sender, replies);
 }
 
+/// How the notices of one message are dressed.
+#[derive(Default)]
+struct Dress<'a> {
+    /// A member shown as a pill: (user id, name as in the text).
+    pill: Option<(&'a str, &'a str)>,
+    /// The alert the notice is about, so a reaction can claim it.
+    alert: Option<i64>,
+    /// Ping the room with the first part: the bot's own escalations only,
+    /// never user text (render defangs `@room` in text).
+    ping_room: bool,
+}
+
 /// Sends `text` as one or more notices. `txn` (a delivery key) makes the
 /// send idempotent; split parts get `-2`, `-3`… after it.
 async fn send_text(
     room: &Room,
     text: &str,
     txn: Option<&str>,
-    extra: Option<(&str, serde_json::Value)>,
+    dress: &Dress<'_>,
 ) -> Result<(), matrix_sdk::Error> {
-    send_parts(
-        room,
-        render::split(text, render::MAX_CHUNK),
-        txn,
-        None,
-        extra,
-    )
-    .await
-}
-
-async fn send_parts(
-    room: &Room,
-    parts: Vec<String>,
-    txn: Option<&str>,
-    pill: Option<(&str, &str)>,
-    extra: Option<(&str, serde_json::Value)>,
-) -> Result<(), matrix_sdk::Error> {
-    for (i, part) in parts.iter().enumerate() {
-        let mut content = render::notice(part, pill);
-        if let Some((key, value)) = &extra {
-            content[*key] = value.clone();
+    for (i, part) in render::split(text, render::MAX_CHUNK).iter().enumerate() {
+        let mut content = render::notice(part, dress.pill);
+        if let Some(alert) = dress.alert {
+            content[ALERT_FIELD] = serde_json::json!(alert);
+        }
+        if dress.ping_room && i == 0 {
+            for key in ["body", "formatted_body"] {
+                let shown = format!("@room {}", content[key].as_str().unwrap_or_default());
+                content[key] = serde_json::json!(shown);
+            }
+            content["m.mentions"] = serde_json::json!({ "room": true });
         }
         let send = room.send_raw("m.room.message", content);
         match txn {
             Some(txn) => {
-                let id = if i == 0 {
-                    txn.to_owned()
+                let id: OwnedTransactionId = if i == 0 {
+                    txn.into()
                 } else {
-                    format!("{txn}-{}", i + 1)
+                    format!("{txn}-{}", i + 1).into()
                 };
-                let txn: OwnedTransactionId = id.into();
-                send.with_transaction_id(&txn).await?;
+                send.with_transaction_id(&id).await?;
             }
             None => {
                 send.await?;
@@ -1063,48 +1108,15 @@ impl DeliverySink for MatrixSink {
         if to_moderators && payload.alert.is_some() {
             text.push_str("\nOr react with ✅ to this message to claim it.");
         }
-        let mut parts = render::split(&text, render::MAX_CHUNK);
-        let mut extra = None;
-        if let (true, Some(alert)) = (to_moderators, payload.alert) {
-            extra = Some((ALERT_FIELD, serde_json::json!(alert.0)));
-        }
-        let pill = payload
-            .member
-            .as_ref()
-            .map(|m| (m.id.as_str(), m.name.as_str()));
-        let result = if payload.mention_moderators && delivery.target.kind == TargetKind::Channel {
-            // The bot's own escalation may ping the moderators' room; user
-            // text never can (render defangs it).
-            let first = parts.remove(0);
-            let mut content = render::notice(&first, pill);
-            content["body"] = serde_json::json!(format!(
-                "@room {}",
-                content["body"].as_str().unwrap_or_default()
-            ));
-            content["formatted_body"] = serde_json::json!(format!(
-                "@room {}",
-                content["formatted_body"].as_str().unwrap_or_default()
-            ));
-            content["m.mentions"] = serde_json::json!({ "room": true });
-            if let Some((key, value)) = &extra {
-                content[*key] = value.clone();
-            }
-            let txn: OwnedTransactionId = delivery.idempotency_key.clone().into();
-            let sent = room
-                .send_raw("m.room.message", content)
-                .with_transaction_id(&txn)
-                .await;
-            match sent {
-                Ok(_) if parts.is_empty() => Ok(()),
-                Ok(_) => {
-                    let rest_key = format!("{}-rest", delivery.idempotency_key);
-                    send_parts(&room, parts, Some(&rest_key), pill, None).await
-                }
-                Err(error) => Err(error),
-            }
-        } else {
-            send_parts(&room, parts, Some(&delivery.idempotency_key), pill, extra).await
+        let dress = Dress {
+            pill: payload
+                .member
+                .as_ref()
+                .map(|m| (m.id.as_str(), m.name.as_str())),
+            alert: payload.alert.filter(|_| to_moderators).map(|a| a.0),
+            ping_room: payload.mention_moderators && delivery.target.kind == TargetKind::Channel,
         };
+        let result = send_text(&room, &text, Some(&delivery.idempotency_key), &dress).await;
         let outcome = match result {
             Ok(()) => DeliveryResult::Delivered,
             Err(error) => classify(&error),
