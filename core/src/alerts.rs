@@ -86,6 +86,8 @@ fn escalation_delivery(
         },
         idempotency_key: format!("alert-{}-escalation-{}", alert.id, alert.escalations),
         not_before: None,
+        group: Some(alert.group_id),
+        about: Some(alert.member_id),
     }
 }
 

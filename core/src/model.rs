@@ -339,6 +339,12 @@ pub struct Alert {
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
+    /// The member asked for their data to be deleted while this alert was
+    /// open: it is anonymised once a moderator resolves it.
+    pub forget_member: bool,
+    /// When it was anonymised (its link, excerpt and note removed because
+    /// the member deleted their data); `None` while it is whole.
+    pub anonymised_at: Option<Timestamp>,
 }
 
 /// One step in an alert's audit trail.
@@ -381,6 +387,65 @@ pub struct MemberData {
     pub checkins: Vec<Checkin>,
     /// Every exercise.
     pub homework: Vec<Homework>,
+    /// Crisis alerts raised about them, with their audit trail (who among
+    /// the moderators acted is left out: that is the moderators' data).
+    pub alerts: Vec<AlertRecord>,
+    /// Messages the bot sent to them or about them that are still kept
+    /// (delivered ones are deleted after a short time).
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// An alert about a member, as their export shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRecord {
+    /// The alert's number.
+    pub id: AlertId,
+    /// The group it was raised in (`platform:id`).
+    pub group: String,
+    /// How serious it was read to be.
+    pub level: AlertLevel,
+    /// Where it stands.
+    pub status: AlertStatus,
+    /// The link to the message, if kept.
+    pub message_link: Option<String>,
+    /// The excerpt, if the group keeps excerpts.
+    pub excerpt: Option<String>,
+    /// The moderators' closing note, if any.
+    pub resolution_note: Option<String>,
+    /// When it was raised.
+    pub created_at: Timestamp,
+    /// When it was resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// Its audit trail: what happened when.
+    pub events: Vec<AlertRecordEvent>,
+}
+
+/// One step of an alert in a member's export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertRecordEvent {
+    /// When.
+    pub at: Timestamp,
+    /// What.
+    pub action: AlertAction,
+    /// A level change or a note.
+    pub detail: Option<String>,
+}
+
+/// A message to or about a member, as their export shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRecord {
+    /// What it was for.
+    pub kind: crate::outbox::DeliveryKind,
+    /// To them privately, or to a channel (the moderators').
+    pub to: crate::outbox::TargetKind,
+    /// Where it stands.
+    pub state: crate::outbox::DeliveryState,
+    /// What it said.
+    pub text: String,
+    /// When it was written.
+    pub created_at: Timestamp,
+    /// When the platform took it.
+    pub delivered_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Timestamp};
-use crate::ids::{AlertId, DeliveryId, Platform};
+use crate::ids::{AlertId, DeliveryId, GroupId, MemberId, Platform};
 use crate::store::Store;
 use crate::text_enum;
 
@@ -176,6 +176,11 @@ pub struct NewDelivery {
     pub idempotency_key: String,
     /// Not before this time (`None`: now).
     pub not_before: Option<Timestamp>,
+    /// The group it belongs to: only that group's moderators see it listed
+    /// when it cannot be delivered.
+    pub group: Option<GroupId>,
+    /// The member it is to or about: deleted with their data.
+    pub about: Option<MemberId>,
 }
 
 /// A stored delivery.

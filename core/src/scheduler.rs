@@ -139,6 +139,8 @@ impl Scheduler {
                     },
                     idempotency_key: format!("homework-{}-due", h.id),
                     not_before: None,
+                    group: h.group_id,
+                    about: Some(member.id),
                 }
             })
             .collect();
@@ -248,6 +250,8 @@ impl Scheduler {
             },
             idempotency_key: format!("{run}-group"),
             not_before: None,
+            group: Some(group.id),
+            about: None,
         }];
         for member in self.store.checkin_recipients(group.id, fire_at).await? {
             out.push(NewDelivery {
@@ -263,6 +267,8 @@ impl Scheduler {
                 },
                 idempotency_key: format!("{run}-member-{}", member.id),
                 not_before: member_time(&member, local),
+                group: Some(group.id),
+                about: Some(member.id),
             });
         }
         Ok(out)

@@ -39,6 +39,8 @@ fn delivery(i: u64) -> NewDelivery {
         },
         idempotency_key: format!("bench-{i}"),
         not_before: None,
+        group: None,
+        about: None,
     }
 }
 

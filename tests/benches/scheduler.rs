@@ -89,6 +89,8 @@ fn enqueue(c: &mut Criterion) {
                     },
                     idempotency_key: format!("checkin-{run}-member-{m}"),
                     not_before: None,
+                    group: None,
+                    about: None,
                 })
                 .collect();
             let key = RunKey {

@@ -153,6 +153,51 @@ impl TestDb {
         }
     }
 
+    /// Everything the database holds, as text, the way an outsider would
+    /// read it: for SQLite the raw bytes of the file and its `-wal` and
+    /// `-shm` files (as `strings` would find deleted rows in free pages),
+    /// for Postgres every row of every table in the schema.
+    pub async fn dump(&self) -> String {
+        match self {
+            Self::Sqlite(dir) => {
+                let mut out = String::new();
+                for name in ["bot.db", "bot.db-wal", "bot.db-shm"] {
+                    if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
+                        out.push_str(&String::from_utf8_lossy(&bytes));
+                    }
+                }
+                out
+            }
+            Self::Postgres(schema) => {
+                let mut conn = PgConnection::connect(&schema.url).await.expect("connect");
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
+                )
+                .bind(&schema.schema)
+                .fetch_all(&mut conn)
+                .await
+                .expect("list tables");
+                let mut out = String::new();
+                for table in tables {
+                    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT t::text FROM {}.{} t",
+                        schema.schema, table
+                    )))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("dump table");
+                    for row in rows {
+                        out.push_str(&table);
+                        out.push(' ');
+                        out.push_str(&row);
+                        out.push('\n');
+                    }
+                }
+                out
+            }
+        }
+    }
+
     /// Removes the database.
     pub async fn remove(self) {
         if let Self::Postgres(schema) = self {

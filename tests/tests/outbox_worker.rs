@@ -83,6 +83,8 @@ fn msg(key: &str, kind: DeliveryKind) -> NewDelivery {
         },
         idempotency_key: key.into(),
         not_before: None,
+        group: None,
+        about: None,
     }
 }
 
@@ -157,14 +159,30 @@ async fn test_permanent_failure_kills_an_ordinary_message_but_never_a_crisis_one
     let (store, _dir) = ipt_tests::sqlite_store().await;
     let store: Arc<dyn Store> = Arc::new(store);
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    store
-        .enqueue(
-            &[
-                msg("ordinary", DeliveryKind::Notice),
-                msg("crisis", DeliveryKind::CrisisSupport),
-            ],
+    let group = store
+        .upsert_group(
+            &ipt_core::model::NewGroup {
+                platform: Platform::Matrix,
+                external_id: "!g:example.org".into(),
+                moderator_channel: None,
+                region: "GB".into(),
+                timezone: "UTC".into(),
+                checkin_cron: None,
+                settings: ipt_core::model::GroupSettings::default(),
+            },
             clock.now(),
         )
+        .await
+        .unwrap();
+    let mut batch = [
+        msg("ordinary", DeliveryKind::Notice),
+        msg("crisis", DeliveryKind::CrisisSupport),
+    ];
+    for d in &mut batch {
+        d.group = Some(group.id);
+    }
+    store
+        .enqueue(&batch, clock.now())
         .await
         .unwrap();
     let sink = Arc::new(ScriptedPlatform::new(|_, _| DeliveryResult::Permanent {
@@ -190,7 +208,7 @@ async fn test_permanent_failure_kills_an_ordinary_message_but_never_a_crisis_one
         "still scheduled for another try"
     );
     let listed: Vec<_> = store
-        .undeliverable(10)
+        .undeliverable(group.id, 10)
         .await
         .unwrap()
         .into_iter()

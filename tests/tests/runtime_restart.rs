@@ -33,6 +33,8 @@ fn deliveries() -> Vec<NewDelivery> {
             },
             idempotency_key: format!("key-{i}"),
             not_before: None,
+            group: None,
+            about: None,
         })
         .collect()
 }
@@ -246,6 +248,8 @@ async fn test_two_runtimes_on_one_database_send_each_delivery_once(db: &TestDb) 
             },
             idempotency_key: format!("many-{i}"),
             not_before: None,
+            group: None,
+            about: None,
         })
         .collect();
     store_a.enqueue(&many, clock.now()).await.unwrap();

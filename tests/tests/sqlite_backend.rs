@@ -67,6 +67,8 @@ async fn test_two_pools_on_one_file_write_concurrently_without_lock_errors() {
                         },
                         idempotency_key: format!("{s}-{w}-{i}"),
                         not_before: None,
+                        group: None,
+                        about: None,
                     };
                     store.enqueue(&[d], from_millis(0)).await.unwrap();
                 }
@@ -92,6 +94,8 @@ async fn test_in_memory_sqlite_keeps_one_database() {
         payload: Payload::default(),
         idempotency_key: "k".into(),
         not_before: None,
+        group: None,
+        about: None,
     };
     store.enqueue(&[d], from_millis(0)).await.unwrap();
     assert_eq!(
@@ -99,4 +103,38 @@ async fn test_in_memory_sqlite_keeps_one_database() {
         1,
         "every query sees the same memory database"
     );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn test_database_and_its_wal_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new();
+    let path = dir.path().join("health.db");
+    let store = SqliteStore::connect(
+        &format!("sqlite://{}", path.display()),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    for name in ["health.db", "health.db-wal", "health.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    }
+    store.close().await;
+    // A file made readable by others before (an older version) is tightened.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let again = SqliteStore::connect(
+        &format!("sqlite://{}", path.display()),
+        &ConnectOptions::default(),
+    )
+    .await
+    .unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    again.close().await;
 }

@@ -16,7 +16,7 @@ use ipt_core::model::{
 use ipt_core::outbox::{
     Claimed, DeliveryKind, DeliveryState, FailureAction, Lane, NewDelivery, Payload, Target,
 };
-use ipt_core::store::Store;
+use ipt_core::store::{Erasure, Store};
 
 ipt_tests::store_suite!(
     test_migrate_twice_is_harmless,
@@ -42,6 +42,7 @@ ipt_tests::store_suite!(
     test_delivery_kinds_round_trip,
     test_member_delete_removes_everything_about_them,
     test_checkin_recipients_runs_and_group_totals,
+    test_prune_deletes_only_long_settled_deliveries,
 );
 
 fn t(ms: i64) -> Timestamp {
@@ -100,6 +101,8 @@ fn note(key: &str, platform: Platform) -> NewDelivery {
         },
         idempotency_key: key.to_owned(),
         not_before: None,
+        group: None,
+        about: None,
     }
 }
 
@@ -332,6 +335,8 @@ fn crisis_deliveries(tag: &str) -> Vec<NewDelivery> {
             },
             idempotency_key: format!("alert-{tag}"),
             not_before: None,
+            group: None,
+            about: None,
         },
         NewDelivery {
             kind: DeliveryKind::CrisisSupport,
@@ -342,6 +347,8 @@ fn crisis_deliveries(tag: &str) -> Vec<NewDelivery> {
             },
             idempotency_key: format!("support-{tag}"),
             not_before: None,
+            group: None,
+            about: None,
         },
     ]
 }
@@ -642,10 +649,10 @@ async fn test_stale_lease_cannot_settle_a_retaken_delivery(store: Arc<dyn Store>
 }
 
 async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn Store>) {
-    store
-        .enqueue(&[note("a", Platform::Matrix)], t(0))
-        .await
-        .unwrap();
+    let g = group(&store).await;
+    let mut d = note("a", Platform::Matrix);
+    d.group = Some(g);
+    store.enqueue(&[d], t(0)).await.unwrap();
     let c = claim_one(&store, Platform::Matrix, Lane::Normal, t(0)).await;
     assert!(
         store
@@ -664,14 +671,14 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
     );
     let c = claim_one(&store, Platform::Matrix, Lane::Normal, t(5_000)).await;
     assert_eq!(c.delivery.last_error.as_deref(), Some("homeserver down"));
-    assert!(store.undeliverable(10).await.unwrap().is_empty());
+    assert!(store.undeliverable(g, 10).await.unwrap().is_empty());
     assert!(
         store
             .fail_delivery(&c, "no such user", FailureAction::Dead)
             .await
             .unwrap()
     );
-    let dead = store.undeliverable(10).await.unwrap();
+    let dead = store.undeliverable(g, 10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!((dead[0].state, dead[0].attempts), (DeliveryState::Dead, 2));
     assert!(
@@ -683,10 +690,10 @@ async fn test_failed_delivery_backs_off_then_dies_and_is_listed(store: Arc<dyn S
 }
 
 async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn Store>) {
-    store
-        .enqueue(&crisis_deliveries("c")[..1], t(0))
-        .await
-        .unwrap();
+    let g = group(&store).await;
+    let mut d = crisis_deliveries("c");
+    d[0].group = Some(g);
+    store.enqueue(&d[..1], t(0)).await.unwrap();
     let c = claim_one(&store, Platform::Matrix, Lane::Critical, t(0)).await;
     assert!(
         store
@@ -698,7 +705,7 @@ async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn S
             .await
             .unwrap()
     );
-    let listed = store.undeliverable(10).await.unwrap();
+    let listed = store.undeliverable(g, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state, DeliveryState::Failing);
     assert_eq!(
@@ -713,7 +720,7 @@ async fn test_critical_delivery_keeps_failing_but_is_never_dead(store: Arc<dyn S
         "a failing critical delivery is still retried"
     );
     assert_eq!(store.mark_delivered(&retried, t(600_001)).await.unwrap(), 1);
-    assert!(store.undeliverable(10).await.unwrap().is_empty());
+    assert!(store.undeliverable(g, 10).await.unwrap().is_empty());
 }
 
 async fn test_release_makes_a_claim_due_again_without_counting_it(store: Arc<dyn Store>) {
@@ -821,16 +828,28 @@ async fn test_member_delete_removes_everything_about_them(store: Arc<dyn Store>)
             .await
             .unwrap();
     }
-    store
+    let open = store
         .open_alert(&alert_for(g, m.id, AlertLevel::Concern), &|_| vec![], t(0))
         .await
         .unwrap();
     let export = store.member_data(m.id).await.unwrap().unwrap();
     assert_eq!((export.checkins.len(), export.homework.len()), (1, 1));
     assert_eq!(export.checkins[0].note.as_deref(), Some("private"));
-    assert!(store.delete_member(m.id).await.unwrap());
-    assert!(!store.delete_member(m.id).await.unwrap());
-    assert!(store.member_data(m.id).await.unwrap().is_none());
+    assert_eq!(export.alerts.len(), 1, "the export shows alerts about them");
+    // An open alert is never ended by a deletion: it keeps its member.
+    assert_eq!(
+        store.delete_member(m.id, t(1)).await.unwrap(),
+        Erasure::HeldForOpenAlerts(1)
+    );
+    let held = store.member_data(m.id).await.unwrap().unwrap();
+    assert_eq!((held.checkins.len(), held.homework.len()), (0, 0));
+    assert_eq!(held.member.consent, Consent::default());
+    assert_eq!(store.alerts(g, true).await.unwrap().len(), 1);
+    // Resolving it finishes the erasure and anonymises the alert.
+    store
+        .resolve_alert(open.id, "@mod:example.org", "spoke with Sam", t(2))
+        .await
+        .unwrap();
     assert!(
         store
             .member(&MemberRef::new(Platform::Matrix, "@gone:example.org"))
@@ -838,12 +857,28 @@ async fn test_member_delete_removes_everything_about_them(store: Arc<dyn Store>)
             .unwrap()
             .is_none()
     );
-    assert!(store.alerts(g, false).await.unwrap().is_empty());
+    assert!(store.member_data(m.id).await.unwrap().map_or(true, |d| d.member.display_name.is_empty()));
+    let kept = store.alerts(g, false).await.unwrap();
+    assert_eq!(kept.len(), 1, "moderators keep an anonymised record");
+    assert!(kept[0].anonymised_at.is_some());
+    assert_eq!(
+        (kept[0].message_link.as_deref(), kept[0].resolution_note.as_deref()),
+        (None, None)
+    );
+    assert_eq!(store.delete_member(m.id, t(3)).await.unwrap(), Erasure::Erased);
     let kept = store.member_data(keep.id).await.unwrap().unwrap();
     assert_eq!(
         (kept.checkins.len(), kept.homework.len()),
         (1, 1),
         "other members untouched"
+    );
+    // Someone never seen: nothing to do.
+    assert_eq!(
+        store
+            .delete_member(ipt_core::ids::MemberId(999_999), t(4))
+            .await
+            .unwrap(),
+        Erasure::NotFound
     );
 }
 
@@ -1135,5 +1170,48 @@ async fn test_checkin_recipients_runs_and_group_totals(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn test_prune_deletes_only_long_settled_deliveries(store: Arc<dyn Store>) {
+    store
+        .enqueue(
+            &[
+                note("old", Platform::Matrix),
+                note("new", Platform::Matrix),
+                note("waiting", Platform::Matrix),
+                note("dead", Platform::Matrix),
+            ],
+            t(0),
+        )
+        .await
+        .unwrap();
+    let claims = claim(&store, Platform::Matrix, Lane::Normal, t(0), 4).await;
+    let by_key = |k: &str| claims.iter().find(|c| c.delivery.idempotency_key == k).unwrap();
+    store.mark_delivered(&[by_key("old").clone()], t(1_000)).await.unwrap();
+    store.mark_delivered(&[by_key("new").clone()], t(9_000)).await.unwrap();
+    store
+        .fail_delivery(by_key("dead"), "gone", FailureAction::Dead)
+        .await
+        .unwrap();
+    store
+        .fail_delivery(
+            by_key("waiting"),
+            "busy",
+            FailureAction::RetryAt(t(1), DeliveryState::Queued),
+        )
+        .await
+        .unwrap();
+    // Delivered before 5 s go; the dead one is kept (its cut-off is earlier).
+    assert_eq!(store.prune_deliveries(t(5_000), t(-1)).await.unwrap(), 1);
+    assert!(store.delivery("old").await.unwrap().is_none());
+    for kept in ["new", "waiting", "dead"] {
+        assert!(store.delivery(kept).await.unwrap().is_some(), "{kept} pruned");
+    }
+    assert_eq!(store.prune_deliveries(t(5_000), t(1)).await.unwrap(), 1);
+    assert!(store.delivery("dead").await.unwrap().is_none());
+    assert!(
+        store.delivery("waiting").await.unwrap().is_some(),
+        "never a message still to send"
     );
 }

@@ -42,6 +42,18 @@ use crate::{Error, Result};
 /// Builds the deliveries for an alert once its id is known.
 pub type DeliveriesFor<'a> = &'a (dyn Fn(&Alert) -> Vec<NewDelivery> + Send + Sync);
 
+/// What [`Store::delete_member`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erasure {
+    /// There was no such member.
+    NotFound,
+    /// Everything about them is gone (resolved alerts anonymised).
+    Erased,
+    /// Everything is gone but what this many still-open alerts need; they
+    /// are anonymised, and the member row erased, once resolved.
+    HeldForOpenAlerts(u64),
+}
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -155,9 +167,14 @@ pub trait Store: Send + Sync + Debug {
     async fn set_member_consent(&self, id: MemberId, consent: Consent) -> Result<()>;
     /// Everything stored about a member.
     async fn member_data(&self, id: MemberId) -> Result<Option<MemberData>>;
-    /// Deletes the member and everything stored about them. `false` if there
-    /// was no such member.
-    async fn delete_member(&self, id: MemberId) -> Result<bool>;
+    /// Deletes everything stored about the member, in one transaction:
+    /// check-ins, exercises, memberships, choices, and every message to or
+    /// about them. Resolved alerts about them are anonymised (no link,
+    /// excerpt or note). An alert still open is never ended by this: it
+    /// keeps the member's reference, level and link, its pending messages
+    /// and its escalation, and is anonymised when a moderator resolves it
+    /// (then the member row goes too).
+    async fn delete_member(&self, id: MemberId, now: Timestamp) -> Result<Erasure>;
 
     // ---- check-ins ----
 
@@ -188,6 +205,9 @@ pub trait Store: Send + Sync + Debug {
     ) -> Result<Vec<(Homework, Member)>>;
     /// How many of a group's exercises are open, done and skipped.
     async fn group_homework_counts(&self, group: GroupId) -> Result<(i64, i64, i64)>;
+    /// How many different members have exercises from the group (the
+    /// five-member rule for anonymous totals needs it).
+    async fn group_homework_members(&self, group: GroupId) -> Result<i64>;
     /// Marks a member's own exercise done or skipped (or open again).
     /// `None` if the member has no exercise with that id.
     async fn settle_homework(
@@ -303,6 +323,8 @@ pub trait Store: Send + Sync + Debug {
 
     // ---- group membership and scheduled runs ----
 
+    /// The groups a member belongs to, the most recently joined first.
+    async fn member_groups(&self, member: MemberId) -> Result<Vec<Group>>;
     /// Records that a member belongs to a group (idempotent).
     async fn add_group_member(
         &self,
@@ -356,9 +378,17 @@ pub trait Store: Send + Sync + Debug {
     async fn release_delivery(&self, claim: &Claimed, now: Timestamp) -> Result<bool>;
     /// One delivery by its idempotency key.
     async fn delivery(&self, idempotency_key: &str) -> Result<Option<Delivery>>;
-    /// Deliveries in trouble (dead, or critical and still failing), newest
-    /// first; what moderators are shown.
-    async fn undeliverable(&self, limit: i64) -> Result<Vec<Delivery>>;
+    /// A group's deliveries in trouble (dead, or critical and still
+    /// failing), newest first; what that group's moderators are shown.
+    async fn undeliverable(&self, group: GroupId, limit: i64) -> Result<Vec<Delivery>>;
+    /// Deletes deliveries settled long enough ago: delivered before
+    /// `delivered_before`, given up (dead) before `dead_before`. Returns how
+    /// many rows went.
+    async fn prune_deliveries(
+        &self,
+        delivered_before: Timestamp,
+        dead_before: Timestamp,
+    ) -> Result<u64>;
     /// How many deliveries are waiting (queued or failing).
     async fn pending_deliveries(&self) -> Result<i64>;
 }
@@ -384,6 +414,9 @@ fn lease_millis(lease: Duration) -> i64 {
 macro_rules! group_columns {
     () => {
         "id, platform, external_id, moderator_channel, region, timezone, checkin_cron, settings, created_at"
+    };
+    ("g.") => {
+        "g.id, g.platform, g.external_id, g.moderator_channel, g.region, g.timezone, g.checkin_cron, g.settings, g.created_at"
     };
 }
 
@@ -541,7 +574,7 @@ impl From<HomeworkRow> for Homework {
 
 macro_rules! alert_columns {
     () => {
-        "id, group_id, member_id, level, status, message_link, excerpt, claimed_by, claimed_at, resolved_by, resolved_at, resolution_note, escalations, escalate_at, created_at, updated_at"
+        "id, group_id, member_id, level, status, message_link, excerpt, claimed_by, claimed_at, resolved_by, resolved_at, resolution_note, escalations, escalate_at, created_at, updated_at, forget_member, anonymised_at"
     };
 }
 
@@ -563,6 +596,8 @@ struct AlertRow {
     escalate_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    forget_member: bool,
+    anonymised_at: Option<i64>,
 }
 
 impl From<AlertRow> for Alert {
@@ -584,6 +619,8 @@ impl From<AlertRow> for Alert {
             escalate_at: opt_time(r.escalate_at),
             created_at: from_millis(r.created_at),
             updated_at: from_millis(r.updated_at),
+            forget_member: r.forget_member,
+            anonymised_at: opt_time(r.anonymised_at),
         }
     }
 }
@@ -708,7 +745,7 @@ macro_rules! shared_store_impl {
             ) -> $crate::Result<usize> {
                 // Many rows a statement: a morning's check-ins for a big
                 // group are one transaction of a few statements, not
-                // thousands (9 parameters a row, well under both limits).
+                // thousands (12 parameters a row, well under both limits).
                 const ROWS: usize = 200;
                 let mut inserted = 0;
                 for chunk in deliveries.chunks(ROWS) {
@@ -718,7 +755,8 @@ macro_rules! shared_store_impl {
                         .collect::<$crate::Result<Vec<String>>>()?;
                     let mut sql = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO deliveries (kind, platform, target_kind, target_id, payload, \
-                         idempotency_key, state, attempts, available_at, created_at, lane) ",
+                         idempotency_key, state, attempts, available_at, created_at, lane, \
+                         group_id, member_id, alert_id) ",
                     );
                     sql.push_values(chunk.iter().zip(payloads), |mut row, (d, payload)| {
                         let available = d.not_before.map_or(now, |t| t.max(now));
@@ -732,7 +770,10 @@ macro_rules! shared_store_impl {
                             .push("0")
                             .push_bind($crate::store::millis(available))
                             .push_bind($crate::store::millis(now))
-                            .push_bind(d.kind.lane());
+                            .push_bind(d.kind.lane())
+                            .push_bind(d.group.map(|g| g.0))
+                            .push_bind(d.about.map(|m| m.0))
+                            .push_bind(d.payload.alert.map(|a| a.0));
                     });
                     sql.push(" ON CONFLICT (idempotency_key) DO NOTHING");
                     let result = sql.build().execute(&mut *conn).await?;
@@ -778,6 +819,117 @@ macro_rules! shared_store_impl {
                 Ok(())
             }
 
+            /// Anonymises a member's resolved alerts that are not yet: the
+            /// link, excerpt and closing note go (the moderators' notes may
+            /// name the member), and every message that belonged to them.
+            /// The alert's bare facts stay for the moderators' records.
+            async fn anonymise_resolved_alerts(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                member: $crate::ids::MemberId,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<()> {
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE alerts SET message_link = NULL, excerpt = NULL, \
+                     resolution_note = NULL, forget_member = FALSE, anonymised_at = $2 \
+                     WHERE member_id = $1 AND status = 'resolved' AND anonymised_at IS NULL \
+                     RETURNING id",
+                )
+                .bind(member.0)
+                .bind($crate::store::millis(now))
+                .fetch_all(&mut *conn)
+                .await?;
+                for alert in ids {
+                    sqlx::query(
+                        "UPDATE alert_events SET detail = NULL \
+                         WHERE alert_id = $1 AND action = 'resolved'",
+                    )
+                    .bind(alert)
+                    .execute(&mut *conn)
+                    .await?;
+                    sqlx::query("DELETE FROM deliveries WHERE alert_id = $1")
+                        .bind(alert)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// The last step of an erasure: the member row goes. Anonymised
+            /// alerts still point at it, so where there are any the row is
+            /// blanked to a placeholder that names nobody instead.
+            async fn erase_member_row(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                member: $crate::ids::MemberId,
+            ) -> $crate::Result<()> {
+                sqlx::query("DELETE FROM deliveries WHERE member_id = $1")
+                    .bind(member.0)
+                    .execute(&mut *conn)
+                    .await?;
+                let alerts: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE member_id = $1")
+                        .bind(member.0)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                let sql = if alerts > 0 {
+                    "UPDATE members SET external_id = 'erased:' || CAST(id AS TEXT), \
+                     display_name = '', timezone = NULL, consent_checkins = FALSE, \
+                     consent_quiet = FALSE, consent_signals = FALSE, paused_until = NULL, \
+                     erase_requested_at = NULL WHERE id = $1"
+                } else {
+                    "DELETE FROM members WHERE id = $1"
+                };
+                sqlx::query(sql).bind(member.0).execute(&mut *conn).await?;
+                Ok(())
+            }
+
+            /// After an erasure, SQLite's write-ahead log still holds the
+            /// old pages: checkpoint and truncate it, so the deleted text is
+            /// not left in the `-wal` file (deleted pages in the main file
+            /// are zeroed by `secure_delete`). Best effort: a busy reader can
+            /// delay it to the next checkpoint.
+            async fn compact_after_erasure(&self) {
+                if matches!($backend, $crate::store::Backend::Sqlite) {
+                    if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&self.pool)
+                        .await
+                    {
+                        tracing::warn!(%error, "checkpoint after an erasure failed");
+                    }
+                }
+            }
+
+            /// A resolved alert whose member asked to be forgotten while it
+            /// was open: anonymise it now, and erase the member row once no
+            /// alert of theirs is open. `true` if anything was erased.
+            async fn finish_erasure(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                id: $crate::ids::AlertId,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<bool> {
+                let member: Option<(i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT m.id, m.erase_requested_at FROM alerts a \
+                     JOIN members m ON m.id = a.member_id WHERE a.id = $1 AND a.forget_member",
+                )
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((member, erase_requested)) = member else {
+                    return Ok(false);
+                };
+                let member = $crate::ids::MemberId(member);
+                Self::anonymise_resolved_alerts(&mut *conn, member, now).await?;
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM alerts WHERE member_id = $1 AND status <> 'resolved'",
+                )
+                .bind(member.0)
+                .fetch_one(&mut *conn)
+                .await?;
+                if erase_requested.is_some() && open == 0 {
+                    Self::erase_member_row(&mut *conn, member).await?;
+                }
+                Ok(true)
+            }
+
             /// Runs one guarded lifecycle UPDATE (binding id, actor, time and,
             /// if given, the note as `$1..$4`) and its audit entry in one
             /// transaction; reports whether the guard let it through.
@@ -800,11 +952,18 @@ macro_rules! shared_store_impl {
                     query = query.bind(note.to_owned());
                 }
                 let changed = query.execute(&mut *tx).await?.rows_affected();
+                let mut erased = false;
                 if changed == 1 {
                     Self::insert_alert_event(&mut tx, id, now, Some(by), action, note).await?;
+                    if action == $crate::model::AlertAction::Resolved {
+                        erased = Self::finish_erasure(&mut tx, id, now).await?;
+                    }
                 }
                 let alert = Self::fetch_alert(&mut tx, id).await?;
                 tx.commit().await?;
+                if erased {
+                    self.compact_after_erasure().await;
+                }
                 Ok(match (alert, changed) {
                     (None, _) => AlertTransition::NotFound,
                     (Some(a), 1) => AlertTransition::Done(a),
@@ -899,7 +1058,7 @@ macro_rules! shared_store_impl {
                     "INSERT INTO members (platform, external_id, display_name, created_at) \
                      VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (platform, external_id) DO UPDATE SET \
-                     display_name = excluded.display_name RETURNING ",
+                     display_name = excluded.display_name, erase_requested_at = NULL RETURNING ",
                     $crate::store::member_columns!()
                 ))
                 .bind(member.platform)
@@ -1021,22 +1180,139 @@ macro_rules! shared_store_impl {
                 .bind(id.0)
                 .fetch_all(&mut *tx)
                 .await?;
+                let alert_rows = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
+                    "SELECT ",
+                    $crate::store::alert_columns!(),
+                    " FROM alerts WHERE member_id = $1 ORDER BY id"
+                ))
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut alerts = Vec::with_capacity(alert_rows.len());
+                for row in alert_rows {
+                    let alert: $crate::model::Alert = row.into();
+                    let group: Option<(String, String)> =
+                        sqlx::query_as("SELECT platform, external_id FROM groups WHERE id = $1")
+                            .bind(alert.group_id.0)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let events = sqlx::query_as::<_, $crate::store::AlertEventRow>(
+                        "SELECT id, alert_id, at, actor, action, detail FROM alert_events \
+                         WHERE alert_id = $1 ORDER BY id",
+                    )
+                    .bind(alert.id.0)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|r| {
+                        let e: $crate::model::AlertEvent = r.into();
+                        $crate::model::AlertRecordEvent {
+                            at: e.at,
+                            action: e.action,
+                            detail: e.detail,
+                        }
+                    })
+                    .collect();
+                    alerts.push($crate::model::AlertRecord {
+                        id: alert.id,
+                        group: group.map(|(p, g)| format!("{p}:{g}")).unwrap_or_default(),
+                        level: alert.level,
+                        status: alert.status,
+                        message_link: alert.message_link,
+                        excerpt: alert.excerpt,
+                        resolution_note: alert.resolution_note,
+                        created_at: alert.created_at,
+                        resolved_at: alert.resolved_at,
+                        events,
+                    });
+                }
+                let deliveries = sqlx::query_as::<_, $crate::store::DeliveryRow>(concat!(
+                    "SELECT ",
+                    $crate::store::delivery_columns!(),
+                    " FROM deliveries WHERE member_id = $1 ORDER BY id"
+                ))
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    r.into_delivery().map(|(d, _)| $crate::model::DeliveryRecord {
+                        kind: d.kind,
+                        to: d.target.kind,
+                        state: d.state,
+                        text: d.payload.text,
+                        created_at: d.created_at,
+                        delivered_at: d.delivered_at,
+                    })
+                })
+                .collect::<$crate::Result<Vec<_>>>()?;
                 tx.commit().await?;
                 Ok(Some($crate::model::MemberData {
                     member: member.into(),
                     groups: groups.into_iter().map(|(p, g)| format!("{p}:{g}")).collect(),
                     checkins,
                     homework,
+                    alerts,
+                    deliveries,
                 }))
             }
 
             #[tracing::instrument(skip(self))]
-            async fn delete_member(&self, id: $crate::ids::MemberId) -> $crate::Result<bool> {
-                let done = sqlx::query("DELETE FROM members WHERE id = $1")
+            async fn delete_member(
+                &self,
+                id: $crate::ids::MemberId,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::store::Erasure> {
+                use $crate::store::Erasure;
+                let mut tx = self.pool.begin().await?;
+                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM members WHERE id = $1")
                     .bind(id.0)
-                    .execute(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                Ok(done.rows_affected() == 1)
+                if exists.is_none() {
+                    return Ok(Erasure::NotFound);
+                }
+                for sql in [
+                    "DELETE FROM checkins WHERE member_id = $1",
+                    "DELETE FROM homework WHERE member_id = $1",
+                    "DELETE FROM group_members WHERE member_id = $1",
+                    // Open alerts keep what they need to reach a person
+                    // (reference, level, link); not the member's words.
+                    "UPDATE alerts SET excerpt = NULL, forget_member = TRUE \
+                     WHERE member_id = $1 AND status <> 'resolved'",
+                    // Every message to or about them, except the ones an
+                    // open alert still has to get out.
+                    "DELETE FROM deliveries WHERE member_id = $1 AND NOT (\
+                     state IN ('queued', 'failing') AND alert_id IN \
+                     (SELECT id FROM alerts WHERE member_id = $1 AND status <> 'resolved'))",
+                ] {
+                    sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
+                }
+                Self::anonymise_resolved_alerts(&mut tx, id, now).await?;
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM alerts WHERE member_id = $1 AND status <> 'resolved'",
+                )
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                let outcome = if open > 0 {
+                    sqlx::query(
+                        "UPDATE members SET timezone = NULL, consent_checkins = FALSE, \
+                         consent_quiet = FALSE, consent_signals = FALSE, paused_until = NULL, \
+                         erase_requested_at = $2 WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .bind($crate::store::millis(now))
+                    .execute(&mut *tx)
+                    .await?;
+                    Erasure::HeldForOpenAlerts(open as u64)
+                } else {
+                    Self::erase_member_row(&mut tx, id).await?;
+                    Erasure::Erased
+                };
+                tx.commit().await?;
+                self.compact_after_erasure().await;
+                Ok(outcome)
             }
 
             #[tracing::instrument(skip(self, checkin), fields(member = %checkin.member_id))]
@@ -1468,6 +1744,37 @@ macro_rules! shared_store_impl {
             }
 
             #[tracing::instrument(skip(self))]
+            async fn group_homework_members(
+                &self,
+                group: $crate::ids::GroupId,
+            ) -> $crate::Result<i64> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(DISTINCT member_id) FROM homework WHERE group_id = $1",
+                )
+                .bind(group.0)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(n)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn member_groups(
+                &self,
+                member: $crate::ids::MemberId,
+            ) -> $crate::Result<Vec<$crate::model::Group>> {
+                let rows = sqlx::query_as::<_, $crate::store::GroupRow>(concat!(
+                    "SELECT ",
+                    $crate::store::group_columns!("g."),
+                    " FROM group_members m JOIN groups g ON g.id = m.group_id \
+                     WHERE m.member_id = $1 ORDER BY m.joined_at DESC, g.id DESC"
+                ))
+                .bind(member.0)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            #[tracing::instrument(skip(self))]
             async fn group_checkins(
                 &self,
                 group: $crate::ids::GroupId,
@@ -1744,17 +2051,37 @@ macro_rules! shared_store_impl {
             #[tracing::instrument(skip(self))]
             async fn undeliverable(
                 &self,
+                group: $crate::ids::GroupId,
                 limit: i64,
             ) -> $crate::Result<Vec<$crate::outbox::Delivery>> {
                 let rows = sqlx::query_as::<_, $crate::store::DeliveryRow>(concat!(
                     "SELECT ",
                     $crate::store::delivery_columns!(),
-                    " FROM deliveries WHERE state IN ('failing', 'dead') ORDER BY id DESC LIMIT $1"
+                    " FROM deliveries WHERE group_id = $1 AND state IN ('failing', 'dead') \
+                     ORDER BY id DESC LIMIT $2"
                 ))
+                .bind(group.0)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(|r| r.into_delivery().map(|(d, _)| d)).collect()
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn prune_deliveries(
+                &self,
+                delivered_before: $crate::clock::Timestamp,
+                dead_before: $crate::clock::Timestamp,
+            ) -> $crate::Result<u64> {
+                let done = sqlx::query(
+                    "DELETE FROM deliveries WHERE (state = 'delivered' AND delivered_at < $1) \
+                     OR (state = 'dead' AND created_at < $2)",
+                )
+                .bind($crate::store::millis(delivered_before))
+                .bind($crate::store::millis(dead_before))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             #[tracing::instrument(skip(self))]

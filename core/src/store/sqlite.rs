@@ -10,6 +10,50 @@ use super::{Backend, ConnectOptions, claim_sql, shared_store_impl};
 use crate::Result;
 use crate::clock::Timestamp;
 
+/// Creates the database file readable by its owner only, before SQLite
+/// opens it: it holds health data. SQLite gives its `-wal` and `-shm` files
+/// the main file's mode. An existing file that others can read is tightened
+/// to 0600, with a log line saying so.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| crate::Error::Database(sqlx::Error::Io(e));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(io)?;
+                    tracing::info!(path = %path.display(), "database file was readable by others; now 0600");
+                }
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = path.as_os_str().to_owned();
+                    side.push(suffix);
+                    let side = std::path::PathBuf::from(side);
+                    if let Ok(meta) = std::fs::metadata(&side)
+                        && meta.permissions().mode() & 0o077 != 0
+                    {
+                        std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600))
+                            .map_err(io)?;
+                    }
+                }
+            }
+            // A missing folder and the like: SQLite reports it as it would.
+            Err(_) => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// [`super::Store`] on SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -37,7 +81,13 @@ impl SqliteStore {
             // a power loss can roll back the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(options.busy_timeout)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted rows (a member's notes after `mydata delete`) are
+            // overwritten with zeros instead of lingering in free pages.
+            .pragma("secure_delete", "ON");
+        if !in_memory {
+            create_private(connect.get_filename())?;
+        }
         // Every connection to ":memory:" is its own database: keep exactly one.
         let max = if in_memory {
             1
