@@ -135,6 +135,9 @@ pub struct OutboxConfig {
     pub lease: Duration,
     /// Deliveries claimed at a time.
     pub batch_size: i64,
+    /// How long a delivered message is kept (for troubleshooting) before
+    /// it is deleted: it may name a member or quote them.
+    pub delivered_retention: Duration,
 }
 
 impl Default for OutboxConfig {
@@ -143,6 +146,7 @@ impl Default for OutboxConfig {
             max_attempts: 12,
             lease: Duration::from_secs(60),
             batch_size: 32,
+            delivered_retention: Duration::from_secs(3600),
         }
     }
 }
@@ -702,7 +706,12 @@ impl Validator<'_> {
         self.known_keys(
             t,
             "outbox",
-            &["max_attempts", "lease_seconds", "batch_size"],
+            &[
+                "max_attempts",
+                "lease_seconds",
+                "batch_size",
+                "delivered_retention",
+            ],
         );
         if let Some(n) = self.int(t, "outbox", "max_attempts", (1, 1000)) {
             out.max_attempts = n;
@@ -712,6 +721,17 @@ impl Validator<'_> {
         }
         if let Some(n) = self.int(t, "outbox", "batch_size", (1, 1000)) {
             out.batch_size = n;
+        }
+        if let Some(text) = self.string(t, "outbox", "delivered_retention") {
+            match parse_duration(&text) {
+                Some(d) if (0..=7 * 86_400).contains(&d) => {
+                    out.delivered_retention = Duration::from_secs(d.unsigned_abs());
+                }
+                _ => self.error(
+                    "outbox.delivered_retention",
+                    format!("\"{text}\" is not a duration from 0 to 7 days, e.g. \"1h\""),
+                ),
+            }
         }
         out
     }

@@ -1,7 +1,9 @@
 //! The console platform: you are a member of a demo group in your terminal.
 //!
-//! Each input line is a command (`/help`, `/pause 3`, `/quit`) or a message
-//! to the group. Replies are printed as the bot would send them to you;
+//! Each input line is a command (`/help`, `/pause 3`, `/quit`), a private
+//! message to the bot (a line starting with `>`: how check-in questions are
+//! answered, like a DM on Discord or Matrix), or a message to the group.
+//! Replies are printed as the bot would send them to you;
 //! deliveries to moderators are printed marked as such, so one person can
 //! see both sides of every flow without any tokens. End of input exits
 //! cleanly, so the console can be scripted:
@@ -44,7 +46,9 @@ impl SharedOut {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let _ = out.write_all(text.as_bytes());
+        // Nothing printed may drive the terminal (escape sequences in
+        // stored text from before it was cleaned on the way in).
+        let _ = out.write_all(ipt_core::text::strip_controls(text).as_bytes());
         let _ = out.flush();
     }
 }
@@ -58,8 +62,8 @@ pub struct Console {
     out: SharedOut,
 }
 
-/// Longest input line handled, in characters; longer lines are cut.
-const MAX_LINE: usize = 4000;
+/// What starts a private message to the bot in the console.
+const DIRECT: char = '>';
 
 impl Console {
     /// A console session for `sender` in `group`.
@@ -85,7 +89,7 @@ impl Console {
     /// The greeting, on stderr so scripted output stays clean.
     pub fn banner(&self) {
         eprintln!(
-            "ipt-bot console: you are \"{}\" in the group \"{}\". Type /help or a message; \
+            "ipt-bot console: you are \"{}\" in the group \"{}\". Type /help, a message to the group, or a line starting with > to message the bot privately; \
              /quit or Ctrl-D ends.",
             self.sender.display_name, self.group.id
         );
@@ -112,16 +116,26 @@ impl Console {
             }
             // Invalid UTF-8 is replaced rather than refused: a member's
             // message is never dropped for its encoding.
+            // The whole line is read for crisis, however long: only what is
+            // stored or echoed is ever cut, and the member is told.
             let line = String::from_utf8_lossy(&buf);
-            let line: String = line.trim().chars().take(MAX_LINE).collect();
+            let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            if matches!(line.as_str(), "/quit" | "/exit") {
+            if matches!(line, "/quit" | "/exit") {
                 return Ok(());
             }
-            let replies = self.engine.respond(self.event(&line)).await;
+            let event = self.event(line);
+            let to_group = matches!(event, Event::Message { .. });
+            let replies = self.engine.respond(event).await;
             self.show(&replies);
+            if to_group && replies.is_empty() && self.engine.in_checkin(&self.sender.member) {
+                self.out.print(&format!(
+                    "(That went to the group. To answer your check-in privately, start the \
+                     line with {DIRECT}, e.g. \"{DIRECT} 7\".)\n\n"
+                ));
+            }
         }
     }
 
@@ -139,10 +153,11 @@ impl Console {
                     prefix: "/".into(),
                 }
             }
-            // While a check-in is being answered, lines are its answers.
-            None if self.engine.in_checkin(&self.sender.member) => Event::Direct {
+            // A private message to the bot: check-in answers go here, as
+            // in a DM. Group messages are never taken as answers.
+            None if line.starts_with(DIRECT) => Event::Direct {
                 sender: self.sender.clone(),
-                text: line.to_owned(),
+                text: line[DIRECT.len_utf8()..].trim().to_owned(),
                 prefix: "/".into(),
             },
             None => Event::Message {
@@ -164,13 +179,8 @@ impl Console {
             text.push_str(&format!("{who}:\n{}\n", reply.text));
             if let Some(image) = &reply.image {
                 // A terminal shows no pictures: the chart goes to a file.
-                let path = std::env::temp_dir().join(format!(
-                    "ipt-bot-{}-{}",
-                    std::process::id(),
-                    image.name
-                ));
-                match std::fs::write(&path, &image.png) {
-                    Ok(()) => text.push_str(&format!("[chart saved to {}]\n", path.display())),
+                match save_private(&image.name, &image.png) {
+                    Ok(path) => text.push_str(&format!("[chart saved to {}]\n", path.display())),
                     Err(error) => text.push_str(&format!("[chart not saved: {error}]\n")),
                 }
             }
@@ -178,6 +188,39 @@ impl Console {
         }
         self.out.print(&text);
     }
+}
+
+/// Writes a chart to a new file in the temp folder that only its owner can
+/// read (it shows a member's moods), under a name nobody can plant first:
+/// the file must not exist yet, so a symlink or file laid in wait makes us
+/// pick another name instead of writing through it.
+fn save_private(name: &str, bytes: &[u8]) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut last = None;
+    for _ in 0..8 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "ipt-bot-{}-{nanos:09}-{name}",
+            std::process::id()
+        ));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        match options.open(&path) {
+            Ok(mut file) => {
+                file.write_all(bytes)?;
+                return Ok(path);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => last = Some(error),
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free file name")))
 }
 
 /// Prints outbox deliveries. Remembers idempotency keys, so a retried
@@ -258,6 +301,19 @@ mod tests {
             last_error: None,
             created_at: from_millis(0),
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn charts_are_saved_private_under_fresh_names() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = save_private("mood.png", b"png").unwrap();
+        let b = save_private("mood.png", b"png").unwrap();
+        assert_ne!(a, b, "a name nobody can plant first");
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_file(a);
+        let _ = std::fs::remove_file(b);
     }
 
     #[tokio::test]

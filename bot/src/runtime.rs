@@ -155,6 +155,12 @@ impl Runtime {
             self.wake.clone(),
             shutdown.clone(),
         )));
+        tasks.push(tokio::spawn(prune_loop(
+            self.store.clone(),
+            self.clock.clone(),
+            self.outbox.delivered_retention,
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(scheduler_loop(
             self.scheduler.clone(),
             self.wake.clone(),
@@ -195,6 +201,37 @@ async fn escalation_loop(
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(ESCALATION_CHECK) => {}
+        }
+    }
+}
+
+/// How often settled deliveries are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How long a given-up (dead) delivery stays listed for moderators.
+const DEAD_RETENTION_DAYS: i64 = 30;
+
+/// Job "prune-deliveries": every minute (and at start), deletes delivered
+/// messages older than `[outbox] delivered_retention` (they may name or
+/// quote a member) and given-up ones after 30 days. A failing run is
+/// logged and the loop goes on.
+async fn prune_loop(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::hours(1));
+    loop {
+        let now = clock.now();
+        let dead_before = now - chrono::Duration::days(DEAD_RETENTION_DAYS);
+        match store.prune_deliveries(now - retention, dead_before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(job = "prune-deliveries", pruned = n, "settled deliveries deleted"),
+            Err(error) => tracing::error!(job = "prune-deliveries", %error, "job failed; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
         }
     }
 }

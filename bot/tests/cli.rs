@@ -551,3 +551,56 @@ fn test_privacy_choices_can_be_set_and_shown() {
         "{stdout}"
     );
 }
+
+#[test]
+fn test_console_checkin_answers_go_privately_and_group_lines_stay_group_lines() {
+    let stdout = console("/checkin\nhello everyone\n> 7\n> skip\n> skip\n> skip\n");
+    assert!(
+        stdout.contains("(That went to the group. To answer your check-in privately"),
+        "a group line is not taken as an answer, and the member is told: {stdout}"
+    );
+    assert!(stdout.contains("your check-in for"), "{stdout}");
+    assert!(stdout.contains("mood 7"), "{stdout}");
+}
+
+#[test]
+fn test_console_crisis_typed_as_a_checkin_answer_alerts_the_group() {
+    let stdout = console("/checkin\n> I am going to kill myself tonight\n/alerts\n");
+    assert!(
+        stdout.contains("[to the moderators' channel \"moderators\"]\nCrisis alert #1 (imminent)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("#1 imminent (open)"), "{stdout}");
+    assert!(stdout.contains("988"), "the group's US lines: {stdout}");
+    assert!(
+        !stdout.contains("I am going to kill myself"),
+        "the words are never echoed: {stdout}"
+    );
+}
+
+#[test]
+fn test_console_reads_a_crisis_sentence_after_900_words() {
+    let line = format!("{}I am going to kill myself tonight\n", "word ".repeat(900));
+    let stdout = console(&line);
+    assert!(
+        stdout.contains("Crisis alert #1 (imminent)"),
+        "the whole line is assessed: {stdout}"
+    );
+}
+
+#[test]
+fn test_console_bare_confirm_completes_a_delete() {
+    let stdout = console("/pause 3\n/mydata delete\nconfirm\n/mydata export\n");
+    assert!(stdout.contains("Done. Everything I stored about you is deleted"), "{stdout}");
+    assert!(stdout.contains("I don't have anything stored about you."), "{stdout}");
+}
+
+#[test]
+fn test_console_never_echoes_terminal_escape_sequences() {
+    let stdout = console("/\u{1b}]0;pwned\u{7}oops\n/timezone \u{1b}[2JMars\n/homework add \u{1b}]52;c;aGk=\u{7}call mum\n/homework\n");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("call mum"), "{stdout}");
+}

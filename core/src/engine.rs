@@ -172,7 +172,22 @@ pub struct Engine {
     own: Vec<MemberRef>,
     /// Check-ins being answered.
     drafts: Arc<crate::checkin::Drafts>,
+    /// Members who were asked to confirm `mydata delete`, and when: a bare
+    /// "confirm" from them goes ahead within [`CONFIRM_MINUTES`].
+    confirmations: Arc<std::sync::Mutex<std::collections::HashMap<MemberRef, crate::clock::Timestamp>>>,
 }
+
+/// Minutes a `mydata delete` waits for its bare "confirm".
+pub const CONFIRM_MINUTES: i64 = 10;
+
+/// Texts longer than this (in bytes) are assessed on the blocking pool, so
+/// a huge message never stalls the async reactor; shorter ones take
+/// microseconds and are assessed in place.
+const INLINE_ASSESS_BYTES: usize = 4096;
+
+/// What moderators are told of a crisis message that came privately (a
+/// check-in answer, a DM): never its words.
+const PRIVATE_SOURCE: &str = "(from a private message to the bot: its words are not shown)";
 
 impl Engine {
     /// An engine over `store`, telling time by `clock`.
@@ -183,6 +198,7 @@ impl Engine {
             wake: None,
             own: Vec::new(),
             drafts: Arc::default(),
+            confirmations: Arc::default(),
         }
     }
 
@@ -214,7 +230,7 @@ impl Engine {
         if self.own.contains(&sender.member) {
             return Ok(Vec::new());
         }
-        match event {
+        match clean(event) {
             Event::Command {
                 group,
                 sender,
@@ -275,7 +291,7 @@ impl Engine {
             "learn" => learn(args, prefix),
             "search" => search(args, prefix),
             "pause" => self.pause(sender, args, prefix).await?,
-            "resume" => self.resume(sender).await?,
+            "resume" => self.resume(sender, prefix).await?,
             "timezone" => self.timezone(sender, args, prefix).await?,
             "mydata" => self.mydata(sender, args, prefix).await?,
             "resources" => self.resources(group).await?,
@@ -329,8 +345,13 @@ impl Engine {
         text: &str,
         link: Option<String>,
     ) -> crate::Result<Vec<Reply>> {
-        let assessment = crisis::assess(text);
+        let assessment = assess(text).await;
         let Some(level) = assessment.level.alert_level() else {
+            // A bare "confirm" after `mydata delete`, typed where the member
+            // was (the console; a group room).
+            if let Some(replies) = self.bare_confirmation(sender, text).await? {
+                return Ok(replies);
+            }
             return Ok(Vec::new());
         };
         match self
@@ -449,6 +470,9 @@ impl Engine {
                     (None, status) => status.to_string(),
                 };
                 out.push_str(&format!("\n#{} {} ({state}), {ago} min ago", a.id, a.level));
+                if a.anonymised_at.is_some() {
+                    out.push_str(" - anonymised: the member deleted their data");
+                }
                 if let Some(link) = &a.message_link {
                     out.push_str(&format!(" - {link}"));
                 }
@@ -458,7 +482,7 @@ impl Engine {
             ));
             out
         };
-        let stuck = self.store.undeliverable(10).await?;
+        let stuck = self.store.undeliverable(group.id, 10).await?;
         if !stuck.is_empty() {
             out.push_str(&format!(
                 "\n\n{} message(s) could not be delivered yet:",
@@ -567,8 +591,15 @@ impl Engine {
                 format!("There's no check-in in progress. {p}checkin starts one.")
             });
         }
+        // Started privately (a DM, the daily prompt's reply): the check-in
+        // belongs to the member's group, whose moderators and crisis lines
+        // a crisis answer must reach.
+        let group = match group {
+            Some(group) => Some(group.clone()),
+            None => self.home_group(sender).await?,
+        };
         let mut draft = Draft {
-            group: group.cloned(),
+            group,
             step: Step::Mood,
             mood: None,
             sleep: None,
@@ -648,7 +679,7 @@ impl Engine {
                 "Say what you'd like to do, e.g. {p}homework add call my brother on Sunday."
             )),
             "add" => {
-                let title: String = rest.chars().take(200).collect();
+                let (title, cut) = crate::text::clip(rest, crate::homework::MAX_TITLE);
                 let added = self
                     .store
                     .add_homework(
@@ -665,8 +696,14 @@ impl Engine {
                     )
                     .await?;
                 Ok(format!(
-                    "Added #{}: {title}. {p}homework done {} when you've done it.",
-                    added.id, added.id
+                    "Added #{}: {title}. {p}homework done {} when you've done it.{}",
+                    added.id,
+                    added.id,
+                    if cut {
+                        format!("\n{}", crate::text::kept_note(crate::homework::MAX_TITLE))
+                    } else {
+                        String::new()
+                    }
                 ))
             }
             "note" => {
@@ -688,13 +725,18 @@ impl Engine {
                         "You have no exercise #{id}. {p}homework lists yours."
                     ));
                 };
-                let note: String = note.chars().take(1000).collect();
+                let (note, cut) = crate::text::clip(note, crate::homework::MAX_NOTE);
                 self.store
                     .settle_homework(h.id, member.id, h.status, Some(&note), now)
                     .await?;
                 Ok(format!(
-                    "Noted on \"{}\". Only you see your notes.",
-                    h.title
+                    "Noted on \"{}\". Only you see your notes.{}",
+                    h.title,
+                    if cut {
+                        format!("\n{}", crate::text::kept_note(crate::homework::MAX_NOTE))
+                    } else {
+                        String::new()
+                    }
                 ))
             }
             "done" | "skip" => {
@@ -710,8 +752,17 @@ impl Engine {
                 } else {
                     HomeworkStatus::Skipped
                 };
-                let reflection: Option<String> =
-                    (!note.is_empty()).then(|| note.chars().take(1000).collect());
+                let (reflection, cut) = if note.is_empty() {
+                    (None, false)
+                } else {
+                    let (kept, cut) = crate::text::clip(note, crate::homework::MAX_NOTE);
+                    (Some(kept), cut)
+                };
+                let cut_note = if cut {
+                    format!("\n{}", crate::text::kept_note(crate::homework::MAX_NOTE))
+                } else {
+                    String::new()
+                };
                 let settled = self
                     .store
                     .settle_homework(
@@ -725,7 +776,7 @@ impl Engine {
                 Ok(match (settled, status) {
                     (None, _) => format!("You have no exercise #{id}. {p}homework lists yours."),
                     (Some(h), HomeworkStatus::Done) => format!(
-                        "Well done on \"{}\".{} Only you see your reflection.",
+                        "Well done on \"{}\".{} Only you see your reflection.{cut_note}",
                         h.title,
                         if reflection.is_some() {
                             " Your note is saved."
@@ -734,7 +785,8 @@ impl Engine {
                         }
                     ),
                     (Some(h), _) => format!(
-                        "\"{}\" is set aside. Skipping is fine; nothing counts against you.",
+                        "\"{}\" is set aside. Skipping is fine; nothing counts against you.\
+                         {cut_note}",
                         h.title
                     ),
                 })
@@ -774,35 +826,44 @@ impl Engine {
             return Ok(crate::homework::unknown(id, p));
         };
         let now = self.clock.now();
-        let members = if who.eq_ignore_ascii_case("all") {
-            self.store.checkin_recipients(group.id, now).await?
-        } else {
-            let who = MemberRef::new(group.platform, who.trim_start_matches('@').to_owned());
-            let who = if group.platform == crate::ids::Platform::Matrix {
-                MemberRef::new(group.platform, format!("@{}", who.id))
-            } else {
-                who
-            };
-            self.store.member(&who).await?.into_iter().collect()
-        };
-        if members.is_empty() {
-            return Ok(
-                "Nobody to suggest it to: members appear here once they use the bot in this \
-                 group (\"all\" means those who get check-ins)."
-                    .into(),
-            );
+        let by = Some(sender.member.id.clone());
+        // Only this group's own members, and the same answer whether or not
+        // anyone matched: the reply must not tell who uses the bot.
+        if who.eq_ignore_ascii_case("all") {
+            for m in self.store.checkin_recipients(group.id, now).await? {
+                let exercise = crate::homework::from_template(t, m.id, Some(group.id), by.clone(), now);
+                self.store.add_homework(&exercise, now).await?;
+            }
+            return Ok(format!(
+                "Suggested \"{}\" to this group's members who get check-ins. They see it in \
+                 {p}homework; it's theirs to do or skip, and their reflections stay private. \
+                 (I don't say how many, so nobody can tell who uses me.)",
+                t.title
+            ));
         }
-        for m in &members {
-            let by = Some(sender.member.id.clone());
-            let exercise = crate::homework::from_template(t, m.id, Some(group.id), by, now);
+        let id = who.trim_start_matches('@');
+        let id = if group.platform == crate::ids::Platform::Matrix {
+            format!("@{id}")
+        } else {
+            id.to_owned()
+        };
+        if let Some(member) = self.store.member(&MemberRef::new(group.platform, id)).await?
+            && self
+                .store
+                .member_groups(member.id)
+                .await?
+                .iter()
+                .any(|g| g.id == group.id)
+        {
+            let exercise = crate::homework::from_template(t, member.id, Some(group.id), by, now);
             self.store.add_homework(&exercise, now).await?;
         }
         Ok(format!(
-            "Suggested \"{}\" to {} member{}. They see it in {p}homework; it's theirs to do \
-             or skip, and their reflections stay private.",
-            t.title,
-            members.len(),
-            if members.len() == 1 { "" } else { "s" }
+            "If {} uses me in this group, they'll find \"{}\" in {p}homework; it's theirs to \
+             do or skip, and their reflections stay private. (I don't say whether they do, so \
+             nobody can tell who uses me.)",
+            crate::text::clip(who, 80).0.replace('@', "@\u{200B}"),
+            t.title
         ))
     }
 
@@ -822,7 +883,10 @@ impl Engine {
         let opted_in = self.store.checkin_recipients(group.id, now).await?.len();
         let (open, done, skipped) = self.store.group_homework_counts(group.id).await?;
         let mut out = crate::mood::group_totals(&answers, opted_in, days);
-        if open + done + skipped > 0 {
+        // The same five-member rule as the check-in totals: counts about
+        // fewer people could point at someone.
+        let with_homework = self.store.group_homework_members(group.id).await?;
+        if open + done + skipped > 0 && with_homework >= crate::mood::MIN_FOR_TOTALS as i64 {
             out.push_str(&format!(
                 "\nExercises from this group: {open} open, {done} done, {skipped} set aside \
                  (reflections stay private)."
@@ -870,25 +934,36 @@ impl Engine {
         Ok(vec![reply])
     }
 
-    /// A private message: the next check-in answer, or a pointer to help.
+    /// A private message: the next check-in answer, a bare "confirm", or
+    /// a pointer to help.
     async fn direct(&self, sender: &Sender, text: &str, p: &str) -> crate::Result<Vec<Reply>> {
         let now = self.clock.now();
-        // Every private message is read for crisis first. "I want to die"
-        // as the answer to the mood or sleep question must not just get
-        // "please answer with a number": the member gets support now and the
-        // check-in stays where it was. (The free-text answers, connection and
-        // note, go on to the check-in, which assesses them when it is saved
-        // and alerts the group's moderators.)
+        // Every private message is read for crisis first, whatever flow it
+        // belongs to, and goes through the same pipeline as a group
+        // message: an alert to the group the flow belongs to (else the
+        // member's group) and that group's crisis lines.
         let draft = self.drafts.get(&sender.member, now);
-        let free_text = draft.as_ref().is_some_and(|d| {
-            matches!(
-                d.step,
-                crate::checkin::Step::Connection | crate::checkin::Step::Note
-            )
-        });
-        if !free_text && let Some(level) = crisis::assess(text).level.alert_level() {
-            // No group to alert from a private message: support now.
-            return Ok(vec![Reply::private(support_text(level, None, false))]);
+        let mut replies = Vec::new();
+        if let Some(level) = assess(text).await.level.alert_level() {
+            let group = match draft.as_ref().and_then(|d| d.group.clone()) {
+                Some(group) => Some(group),
+                None => self.home_group(sender).await?,
+            };
+            replies = self.private_crisis(group.as_ref(), sender, level).await;
+            // Mood and sleep want a number: the check-in waits where it
+            // was. A free-text answer is also kept as the answer.
+            let free_text = draft.as_ref().is_some_and(|d| {
+                matches!(
+                    d.step,
+                    crate::checkin::Step::Connection | crate::checkin::Step::Note
+                )
+            });
+            if !free_text {
+                return Ok(replies);
+            }
+        }
+        if let Some(confirmed) = self.bare_confirmation(sender, text).await? {
+            return Ok(confirmed);
         }
         let Some(draft) = draft else {
             // A bare 0-10 answers the daily prompt ("reply here with the
@@ -906,7 +981,82 @@ impl Engine {
                  today's check-in."
             ))]);
         };
-        self.answer(sender, draft, text, p).await
+        replies.extend(self.answer(sender, draft, text, p).await?);
+        Ok(replies)
+    }
+
+    /// Crisis words that came privately: the alert goes to `group`'s
+    /// moderators (never with the words), the member gets that group's
+    /// lines. With no group known, the member gets support on their own.
+    async fn private_crisis(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        level: AlertLevel,
+    ) -> Vec<Reply> {
+        let Some(group) = group else {
+            tracing::warn!(%level, "crisis words in a private message from someone in no group: resources only");
+            return vec![Reply::private(support_text(level, None, false))];
+        };
+        match self
+            .raise_alert(group, sender, PRIVATE_SOURCE, None, level, true)
+            .await
+        {
+            Ok(replies) => {
+                self.wake_workers();
+                replies
+            }
+            Err(error) => {
+                tracing::error!(%error, %level, "CRISIS ALERT NOT STORED (private message); member given resources directly");
+                let group = self.group_of(Some(group)).await.ok().flatten();
+                vec![Reply::private(support_text(level, group.as_ref(), false))]
+            }
+        }
+    }
+
+    /// The group a private message belongs to when no flow says: the group
+    /// on the same platform the member most recently joined (where their
+    /// check-in prompts come from).
+    async fn home_group(&self, sender: &Sender) -> crate::Result<Option<GroupRef>> {
+        let Some(member) = self.store.member(&sender.member).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .member_groups(member.id)
+            .await?
+            .into_iter()
+            .find(|g| g.platform == sender.member.platform)
+            .map(|g| GroupRef::new(g.platform, g.external_id)))
+    }
+
+    /// A bare "confirm" while `mydata delete` waits for it: the deletion.
+    /// `None` when the text is not that, or nothing is waiting.
+    async fn bare_confirmation(
+        &self,
+        sender: &Sender,
+        text: &str,
+    ) -> crate::Result<Option<Vec<Reply>>> {
+        if !text.trim().eq_ignore_ascii_case("confirm") {
+            return Ok(None);
+        }
+        let since = self.clock.now() - chrono::Duration::minutes(CONFIRM_MINUTES);
+        let waiting = self
+            .confirmations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&sender.member)
+            .is_some_and(|asked| asked >= since);
+        if !waiting {
+            return Ok(None);
+        }
+        let Some(member) = self.store.member(&sender.member).await? else {
+            return Ok(Some(vec![Reply::private(
+                "I don't have anything stored about you.",
+            )]));
+        };
+        let p = moderator_prefix(sender.member.platform);
+        Ok(Some(vec![Reply::private(self.erase(member.id, p).await?)]))
     }
 
     async fn answer(
@@ -951,7 +1101,17 @@ impl Engine {
             },
             Step::Connection => {
                 if !is_skip(text) {
-                    draft.connection = Some(text.chars().take(MAX_CONNECTION).collect());
+                    let (kept, cut) = crate::text::clip(text, MAX_CONNECTION);
+                    draft.connection = Some(kept);
+                    if cut {
+                        draft.step = Step::Note;
+                        self.drafts.put(sender.member.clone(), draft);
+                        return Ok(vec![Reply::private(format!(
+                            "{}\n{}",
+                            crate::text::kept_note(MAX_CONNECTION),
+                            question(Step::Note, p)
+                        ))]);
+                    }
                 }
                 Step::Note
             }
@@ -991,7 +1151,12 @@ impl Engine {
         let local_date = now.with_timezone(&zone).date_naive();
         let earlier = self.store.checkins(member.id, local_date).await?;
         let mood = draft.mood.unwrap_or_default();
-        let note = note.map(|n| n.chars().take(MAX_NOTE).collect::<String>());
+        let mut cut = false;
+        let note = note.map(|n| {
+            let (kept, was_cut) = crate::text::clip(&n, MAX_NOTE);
+            cut = was_cut;
+            kept
+        });
         let checkin = crate::model::NewCheckin {
             member_id: member.id,
             group_id: group.as_ref().map(|g| g.id),
@@ -1016,6 +1181,9 @@ impl Engine {
                 .map(|s| format!(", sleep {s}"))
                 .unwrap_or_default(),
         ))];
+        if cut {
+            replies.push(Reply::private(crate::text::kept_note(MAX_NOTE)));
+        }
         // Low moods, for members who chose to let moderators know.
         if member.consent.checkin_signals
             && let Some(g) = &draft.group
@@ -1033,39 +1201,8 @@ impl Engine {
                 )));
             }
         }
-        // Notes (and the connection answer) are read like any message.
-        let written = [draft.connection.as_deref(), note.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n");
-        if let Some(level) = crisis::assess(&written).level.alert_level() {
-            // Moderators are told, but never shown a private note.
-            let told = match &draft.group {
-                Some(g) => {
-                    self.raise_alert(
-                        g,
-                        sender,
-                        "(from a private check-in note)",
-                        None,
-                        level,
-                        true,
-                    )
-                    .await
-                }
-                None => Ok(vec![Reply::private(support_text(level, None, false))]),
-            };
-            match told {
-                Ok(more) => {
-                    self.wake_workers();
-                    replies.extend(more);
-                }
-                Err(error) => {
-                    tracing::error!(%error, %level, "CRISIS ALERT NOT STORED (check-in note); member given resources directly");
-                    replies.push(Reply::private(support_text(level, None, false)));
-                }
-            }
-        }
+        // The connection answer and the note were read for crisis as they
+        // came in (see `direct`), like any message.
         Ok(replies)
     }
 
@@ -1123,6 +1260,10 @@ impl Engine {
             },
             idempotency_key: format!("alert-{}-{done}-notice", alert.id),
             not_before: None,
+            // It names the moderator, not the member: it outlives the
+            // member's data like the anonymised alert does.
+            group: Some(group.id),
+            about: None,
         };
         match self.store.enqueue(&[notice], self.clock.now()).await {
             Ok(_) => self.wake_workers(),
@@ -1402,18 +1543,39 @@ impl Engine {
         ))
     }
 
-    async fn resume(&self, sender: &Sender) -> crate::Result<String> {
+    async fn resume(&self, sender: &Sender, p: &str) -> crate::Result<String> {
         let now = self.clock.now();
-        let member = self
-            .store
-            .upsert_member(&sender.member, &sender.display_name, now)
-            .await?;
+        let Some(member) = self.store.member(&sender.member).await? else {
+            return Ok(format!(
+                "You weren't paused, so nothing changed. You don't get daily check-ins from me; \
+                 {p}privacy checkins on starts them if you'd like."
+            ));
+        };
         let was_paused = member.is_paused(now);
-        self.store.set_member_paused_until(member.id, None).await?;
-        Ok(if was_paused {
-            "Welcome back. Check-ins and reminders are on again.".to_owned()
+        if was_paused {
+            self.store.set_member_paused_until(member.id, None).await?;
+        }
+        // Say what is actually on for this member, not what could be.
+        let checkins = if member.consent.checkins {
+            "your daily check-ins are on".to_owned()
         } else {
-            "You weren't paused, so nothing changed: check-ins and reminders are on.".to_owned()
+            format!("you don't get daily check-ins ({p}privacy checkins on starts them)")
+        };
+        let open_homework = self
+            .store
+            .homework(member.id)
+            .await?
+            .iter()
+            .any(|h| h.status == crate::model::HomeworkStatus::Open && h.due_at.is_some());
+        let reminders = if open_homework {
+            ", and reminders for your exercises are on"
+        } else {
+            ""
+        };
+        Ok(if was_paused {
+            format!("Welcome back. The pause is over: {checkins}{reminders}.")
+        } else {
+            format!("You weren't paused, so nothing changed: {checkins}{reminders}.")
         })
     }
 
@@ -1474,25 +1636,107 @@ impl Engine {
                     .map_err(|e| crate::Error::Corrupt(e.to_string()))?;
                 Ok(format!("Here is everything I store about you:\n{json}"))
             }
-            ("delete", Some(_)) if !confirmed => Ok(format!(
-                "This deletes everything I store about you: your profile and choices, your \
-                 check-ins, your exercises and any alert records about you. It can't be undone. \
-                 To go ahead, send {prefix}mydata delete confirm"
-            )),
-            ("delete", Some(member)) => {
-                self.store.delete_member(member.id).await?;
-                Ok(
-                    "Done. Everything I stored about you is deleted. You're still welcome here; \
-                    if you use me again I'll start from nothing."
-                        .to_owned(),
-                )
+            ("delete", Some(_)) if !confirmed => {
+                let now = self.clock.now();
+                let mut waiting = self
+                    .confirmations
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                waiting.retain(|_, asked| {
+                    *asked >= now - chrono::Duration::minutes(CONFIRM_MINUTES)
+                });
+                waiting.insert(sender.member.clone(), now);
+                drop(waiting);
+                Ok(format!(
+                    "This deletes everything I store about you: your profile and choices, your \
+                     check-ins, your exercises, the messages I sent you and the alert records \
+                     about you (moderators keep only an anonymous line that an alert happened). \
+                     It can't be undone. One exception: if an alert about you is still open, \
+                     your safety comes first, so the moderators keep who it is about and the \
+                     link to your message until one of them closes it; then that goes too.\n\
+                     To go ahead, reply \"confirm\" (or send {prefix}mydata delete confirm) \
+                     within {CONFIRM_MINUTES} minutes."
+                ))
             }
+            ("delete", Some(member)) => self.erase(member.id, prefix).await,
             _ => Ok(format!(
                 "{prefix}mydata export sends you a copy of what I store about you; \
                  {prefix}mydata delete deletes it."
             )),
         }
     }
+
+    /// Carries out `mydata delete`, and says plainly what happened.
+    async fn erase(&self, member: crate::ids::MemberId, p: &str) -> crate::Result<String> {
+        let erasure = self.store.delete_member(member, self.clock.now()).await?;
+        Ok(match erasure {
+            crate::store::Erasure::NotFound => "I don't have anything stored about you.".to_owned(),
+            crate::store::Erasure::Erased => "Done. Everything I stored about you is deleted, \
+                including the messages I sent you. If moderators ever had an alert about you, \
+                they keep only an anonymous line that it happened, without your name, your words \
+                or a link. You're still welcome here; if you use me again I'll start from nothing."
+                .to_owned(),
+            crate::store::Erasure::HeldForOpenAlerts(n) => format!(
+                "Done: your profile, choices, check-ins, exercises and my messages to you are \
+                 deleted. One thing stays for now, because your safety comes first: {} about \
+                 you is still open, so the moderators keep who it is about, how serious it \
+                 sounded and the link to your message, and they will still be reminded until \
+                 someone picks it up. As soon as a moderator closes it, your name and the link \
+                 are removed from it too. If you need support now, {p}resources has people you \
+                 can talk to.",
+                if n == 1 {
+                    "an alert".to_owned()
+                } else {
+                    format!("{n} alerts")
+                }
+            ),
+        })
+    }
+}
+
+/// Assesses a message for crisis language. Long texts go to the blocking
+/// pool: assessment is linear, but a 100 KiB message still takes
+/// milliseconds, which an async reactor must not spend.
+pub async fn assess(text: &str) -> crisis::Assessment {
+    if text.len() <= INLINE_ASSESS_BYTES {
+        return crisis::assess(text);
+    }
+    let owned = text.to_owned();
+    match tokio::task::spawn_blocking(move || crisis::assess(&owned)).await {
+        Ok(assessment) => assessment,
+        // The pool is shutting down: assess here rather than not at all.
+        Err(_) => crisis::assess(text),
+    }
+}
+
+/// The event with control characters taken out of everything that may be
+/// stored or echoed (see [`crate::text`]).
+fn clean(mut event: Event) -> Event {
+    fn strip(text: &mut String) {
+        if let std::borrow::Cow::Owned(clean) = crate::text::strip_controls(text) {
+            *text = clean;
+        }
+    }
+    fn line(text: &mut String) {
+        if text.contains(|c: char| c.is_control()) {
+            *text = crate::text::one_line(text);
+        }
+    }
+    match &mut event {
+        Event::Command {
+            sender, name, args, ..
+        } => {
+            line(&mut sender.display_name);
+            line(name);
+            strip(args);
+        }
+        Event::Message { sender, text, .. } | Event::Direct { sender, text, .. } => {
+            line(&mut sender.display_name);
+            strip(text);
+        }
+        Event::Joined { sender, .. } => line(&mut sender.display_name),
+    }
+    event
 }
 
 /// `learn` and `learn <topic>`.
@@ -1635,6 +1879,8 @@ fn member_delivery(
         },
         idempotency_key: format!("alert-{}-{step}-{}-member", alert.id, alert.level),
         not_before: None,
+        group: Some(group.id),
+        about: Some(member.id),
     }
 }
 
@@ -1685,6 +1931,8 @@ fn moderator_delivery(
         },
         idempotency_key: format!("alert-{}-{step}-{}-moderators", alert.id, alert.level),
         not_before: None,
+        group: Some(group.id),
+        about: Some(member.id),
     })
 }
 
@@ -1733,7 +1981,7 @@ pub fn help_text(p: &str) -> String {
          {p}mydata export|delete - get a copy of your data, or delete it\n\
          \n\
          For moderators:\n\
-         {p}alerts [open] - crisis alerts in this group\n\
+         {p}alerts [all] - open crisis alerts in this group (all: resolved ones too)\n\
          {p}alert claim|resolve <id> [note] - take or close an alert\n\
          {p}setup ... - set the moderator channel, region and check-in time\n\
          {p}stats - anonymous group totals\n\

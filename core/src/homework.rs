@@ -9,6 +9,11 @@ use serde::Deserialize;
 
 use crate::model::{Homework, HomeworkStatus};
 
+/// Longest exercise title kept, in characters.
+pub const MAX_TITLE: usize = 200;
+/// Longest note or reflection kept, in characters.
+pub const MAX_NOTE: usize = 1000;
+
 /// One exercise template.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -27,5 +27,6 @@ pub mod region;
 pub mod schedule;
 pub mod scheduler;
 pub mod store;
+pub mod text;
 
 pub use error::{Error, Result};
