@@ -16,14 +16,78 @@ fn is_stripped(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || c == '\u{9B}'
 }
 
-/// `text` without control characters. Borrowed when there were none, which
-/// is every ordinary message: the hot path allocates nothing.
+/// `text` without control characters, and without whole terminal escape
+/// sequences (CSI `ESC [ ... final`, OSC `ESC ] ... BEL` or `ESC \\`), so no
+/// residue such as `[2J` is left behind. Borrowed when there were none,
+/// which is every ordinary message: the hot path allocates nothing.
 pub fn strip_controls(text: &str) -> Cow<'_, str> {
-    if text.chars().any(is_stripped) {
-        Cow::Owned(text.chars().filter(|c| !is_stripped(*c)).collect())
-    } else {
-        Cow::Borrowed(text)
+    if !text.chars().any(is_stripped) {
+        return Cow::Borrowed(text);
     }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let csi = match c {
+            '\u{1b}' => match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    true
+                }
+                Some(']' | 'P' | '_' | '^' | 'X') => {
+                    // A string sequence runs to BEL or ESC \. One that never
+                    // ends (within a line and 256 characters) is not one:
+                    // its text is kept, so nothing a member wrote (a crisis
+                    // sentence) can vanish behind a stray ESC ].
+                    chars.next();
+                    let mut body = String::new();
+                    let mut ended = false;
+                    while let Some(&c) = chars.peek() {
+                        if c == '\n' || body.len() > 256 {
+                            break;
+                        }
+                        chars.next();
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            ended = true;
+                            break;
+                        }
+                        body.push(c);
+                    }
+                    if !ended {
+                        out.extend(body.chars().filter(|c| !is_stripped(*c)));
+                    }
+                    continue;
+                }
+                Some(_) => {
+                    // ESC, any intermediates (0x20-0x2F), one final byte.
+                    while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+                    chars.next_if(|c| ('\u{30}'..='\u{7e}').contains(c));
+                    continue;
+                }
+                None => continue,
+            },
+            '\u{9b}' => true,
+            c if is_stripped(c) => continue,
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        if csi {
+            // Parameters (0x30-0x3F), intermediates (0x20-0x2F), then one
+            // final byte (0x40-0x7E); anything else ends it unconsumed.
+            while let Some(&c) = chars.peek() {
+                if ('\u{20}'..='\u{3f}').contains(&c) {
+                    chars.next();
+                } else {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        chars.next();
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// [`strip_controls`] for a single-line field (a name, a command): line
@@ -57,7 +121,16 @@ mod tests {
         let hostile = "Europe/London\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{9b}31m";
         let clean = strip_controls(hostile);
         assert!(!clean.chars().any(char::is_control), "{clean:?}");
-        assert!(clean.starts_with("Europe/London"));
+        assert_eq!(clean, "Europe/London", "no residue of the sequences");
+        assert_eq!(strip_controls("a\u{1b}]52;c;aGk=\u{1b}\\b\u{1b}(Bc"), "abc");
+    }
+
+    #[test]
+    fn an_unended_sequence_never_hides_what_follows() {
+        let text = "\u{1b}]0;i want to die\nand more";
+        let clean = strip_controls(text);
+        assert!(clean.contains("i want to die"), "{clean:?}");
+        assert!(clean.contains("and more"), "{clean:?}");
     }
 
     #[test]
