@@ -19,7 +19,7 @@ use ipt_core::crisis::resources::Line;
 use ipt_core::ids::Platform;
 use ipt_core::model::GroupSettings;
 use ipt_core::region;
-use ipt_core::schedule::{parse_cron, parse_zone};
+use ipt_core::schedule::{parse_checkin_cron, parse_zone};
 use ipt_core::store::backend_of;
 use toml::{Table, Value};
 
@@ -976,7 +976,7 @@ impl Validator<'_> {
         let timezone = self.string(t, path, "timezone");
         match &cron {
             Some(c) => {
-                if let Err(e) = parse_cron(c) {
+                if let Err(e) = parse_checkin_cron(c) {
                     self.error(join(path, "cron"), e.to_string());
                 }
             }
@@ -1067,6 +1067,28 @@ mod tests {
         let config = parse(text, &no_env).unwrap();
         assert!(config.console.is_some());
         assert!(config.database.url.expose().starts_with("sqlite://"));
+    }
+
+    /// Regression: a check-in every second, or on 31 February, passed
+    /// validation.
+    #[test]
+    fn checkin_cron_that_fires_too_often_or_never_is_refused_by_key() {
+        for (cron, says) in [
+            ("* * * * * *", "every second"),
+            ("0 */15 9 * * *", "at most once an hour"),
+            ("0 0 0 31 2 *", "never comes"),
+        ] {
+            let errs = errors(&format!(
+                "[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"demo\"\n\
+                 region = \"US\"\ncheckin = {{ cron = \"{cron}\", timezone = \"UTC\" }}\n"
+            ));
+            assert_eq!(errs.len(), 1, "{cron}: {errs:#?}");
+            assert!(
+                errs[0].starts_with(&format!("groups[0].checkin.cron: \"{cron}\"")),
+                "{errs:#?}"
+            );
+            assert!(errs[0].contains(says), "{errs:#?}");
+        }
     }
 
     #[test]

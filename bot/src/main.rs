@@ -227,7 +227,24 @@ fn execute(command: Command) -> Result<(), Failure> {
                     })?
                     .with_timezone(&Utc),
             };
-            for t in schedule.next_after(from, usize::from(count)) {
+            // Any cron may be previewed; stdout stays one time a line, and
+            // what a check-in would refuse is said on stderr.
+            if schedule.never_fires() {
+                return Err(Failure::Input(format!(
+                    "\"{cron}\" never fires: no calendar date matches it (like 31 February)."
+                )));
+            }
+            if let Some(problem) = schedule.checkin_problem() {
+                eprintln!("Note: not usable as a check-in schedule: {problem}.");
+            }
+            let times = schedule.next_after(from, usize::from(count));
+            if times.is_empty() {
+                return Err(Failure::Input(format!(
+                    "\"{cron}\" never fires after {}.",
+                    from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )));
+            }
+            for t in times {
                 println!("{}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             }
             Ok(())

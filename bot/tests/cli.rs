@@ -215,6 +215,33 @@ fn test_check_config_names_all_three_mistakes_and_exits_one() {
     );
 }
 
+/// Regression: a check-in cron firing every second passed check-config.
+#[test]
+fn test_check_config_refuses_a_checkin_every_second_naming_the_key() {
+    let dir = Dir::new();
+    let path = dir.0.join("often.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{}/often.db\"\n[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"demo\"\nregion = \"US\"\ncheckin = {{ cron = \"* * * * * *\", timezone = \"UTC\" }}\n",
+            dir.0.display()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &["check-config", "--config", path.to_str().unwrap()],
+        "",
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr
+            .contains("groups[0].checkin.cron: \"* * * * * *\" would send a check-in every second"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn test_check_config_accepts_the_example_and_migrate_creates_the_database() {
     let dir = Dir::new();
@@ -382,6 +409,68 @@ fn test_schedule_preview_keeps_local_time_across_dst() {
     );
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("unknown time zone \"Mars/Base\""));
+}
+
+fn preview(cron: &str, tz: &str, from: &str, count: &str) -> Output {
+    let dir = Dir::new();
+    run(
+        &[
+            "schedule", "preview", "--cron", cron, "--tz", tz, "--from", from, "--count", count,
+        ],
+        "",
+        &dir.0,
+    )
+}
+
+/// Regression: 02:30 New York was skipped on the spring-forward day and
+/// 01:30 sent twice on the fall-back day.
+#[test]
+fn test_schedule_preview_fires_once_a_day_through_dst_gap_and_overlap() {
+    let gap = preview(
+        "0 30 2 * * *",
+        "America/New_York",
+        "2026-03-07T00:00:00Z",
+        "3",
+    );
+    assert_eq!(gap.status.code(), Some(0), "{}", text(&gap.stderr));
+    assert_eq!(
+        text(&gap.stdout),
+        "2026-03-07T07:30:00Z\n2026-03-08T07:00:00Z\n2026-03-09T06:30:00Z\n"
+    );
+    let overlap = preview(
+        "0 30 1 * * *",
+        "America/New_York",
+        "2026-10-31T00:00:00Z",
+        "3",
+    );
+    assert_eq!(overlap.status.code(), Some(0), "{}", text(&overlap.stderr));
+    assert_eq!(
+        text(&overlap.stdout),
+        "2026-10-31T05:30:00Z\n2026-11-01T05:30:00Z\n2026-11-02T06:30:00Z\n"
+    );
+}
+
+/// Regression: a cron that never fires printed nothing and exited 0.
+#[test]
+fn test_schedule_preview_says_when_a_cron_never_fires() {
+    let out = preview("0 0 0 31 2 *", "UTC", "2026-01-01T00:00:00Z", "3");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("never fires"), "{stderr}");
+    // A preview still shows a cron too frequent for check-ins, and says so
+    // on stderr, leaving stdout to the times.
+    let often = preview("0 * * * * *", "UTC", "2026-01-01T00:00:00Z", "2");
+    assert_eq!(often.status.code(), Some(0));
+    assert_eq!(
+        text(&often.stdout),
+        "2026-01-01T00:01:00Z\n2026-01-01T00:02:00Z\n"
+    );
+    assert!(
+        text(&often.stderr).contains("at most once an hour"),
+        "{}",
+        text(&often.stderr)
+    );
 }
 
 #[test]

@@ -1407,7 +1407,7 @@ impl Engine {
                 new.checkin_cron = None;
                 "The daily group check-in is now off.".to_owned()
             }
-            ("checkin", expr) => match crate::schedule::Schedule::new(expr, &new.timezone) {
+            ("checkin", expr) => match crate::schedule::Schedule::checkin(expr, &new.timezone) {
                 Ok(_) => {
                     new.checkin_cron = Some(expr.split_whitespace().collect::<Vec<_>>().join(" "));
                     format!(

@@ -8,6 +8,11 @@
 //! second process never sends it twice. A run missed while the bot was
 //! down is still sent if it is no older than the catch-up window (default
 //! 2 hours); older ones are recorded as skipped and logged once.
+//!
+//! Only the latest due run is sent late: after a restart a member gets one
+//! check-in, not one for each time that passed. And a group never gets
+//! more than one run an hour, even from a schedule stored before check-in
+//! schedules were limited to that (see [`due_between`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -100,9 +105,8 @@ impl Scheduler {
             let from = self
                 .seen_until(group.id)
                 .unwrap_or(now - self.config.look_back);
-            for fire_at in due_between(&schedule, from, now) {
-                self.run(&group, fire_at, now, &mut tick).await?;
-            }
+            let due = due_between(&schedule, from, now);
+            self.handle_due(&group, &due, now, &mut tick).await?;
             self.seen
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -171,6 +175,16 @@ impl Scheduler {
         }
         match Schedule::new(cron, &group.timezone) {
             Ok(s) => {
+                // Stored before check-in schedules were checked: it still
+                // runs (never more than once an hour, see `due_between`),
+                // and this is said once, here, not on every tick.
+                if let Some(problem) = s.checkin_problem() {
+                    tracing::warn!(
+                        group = %group.external_id, %problem,
+                        "stored check-in schedule would be refused today; a moderator can \
+                         change it with setup checkin"
+                    );
+                }
                 let s = Arc::new(s);
                 parsed.insert(
                     group.id,
@@ -193,6 +207,57 @@ impl Scheduler {
             .copied()
     }
 
+    /// Sends the latest due run if it is within the catch-up window, and
+    /// records every other one as skipped, with one log line for them all.
+    async fn handle_due(
+        &self,
+        group: &Group,
+        due: &[Timestamp],
+        now: Timestamp,
+        tick: &mut Tick,
+    ) -> crate::Result<()> {
+        let window = now - chrono::Duration::seconds(group.settings.checkin_catch_up_secs);
+        let (send, skip) = match due.split_last() {
+            Some((last, earlier)) if *last >= window => (Some(*last), earlier),
+            _ => (None, due),
+        };
+        if let Some(&latest) = skip.last() {
+            // Asked before this tick records anything: a group that has
+            // never had a run is starting for the first time, and times
+            // before that are not missed check-ins.
+            let first_start = self.store.last_run(group.id, CHECKIN).await?.is_none();
+            let mut skipped = 0;
+            for &fire_at in skip {
+                if self
+                    .store
+                    .claim_run(&run_key(group, fire_at), true, &[], now)
+                    .await?
+                {
+                    skipped += 1;
+                }
+            }
+            tick.skipped += skipped;
+            if skipped > 0 && first_start {
+                tracing::info!(
+                    group = %group.external_id, skipped, %latest,
+                    "first start for this group: check-in times before now are not sent; \
+                     the next one goes out as scheduled"
+                );
+            } else if skipped > 0 {
+                tracing::warn!(
+                    group = %group.external_id, skipped, %latest,
+                    "check-in times passed while the bot was not running; skipped (only the \
+                     latest run within the catch-up window is sent late)"
+                );
+            }
+        }
+        if let Some(fire_at) = send {
+            self.run(group, fire_at, now, tick).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims and sends one run.
     async fn run(
         &self,
         group: &Group,
@@ -200,21 +265,7 @@ impl Scheduler {
         now: Timestamp,
         tick: &mut Tick,
     ) -> crate::Result<()> {
-        let key = RunKey {
-            group: group.id,
-            kind: CHECKIN.to_owned(),
-            fire_at,
-        };
-        if fire_at < now - chrono::Duration::seconds(group.settings.checkin_catch_up_secs) {
-            if self.store.claim_run(&key, true, &[], now).await? {
-                tick.skipped += 1;
-                tracing::warn!(
-                    group = %group.external_id, %fire_at,
-                    "check-in time passed longer ago than the catch-up window (the bot was down, or the schedule is new); skipped"
-                );
-            }
-            return Ok(());
-        }
+        let key = run_key(group, fire_at);
         let deliveries = self.deliveries(group, fire_at).await?;
         if self.store.claim_run(&key, false, &deliveries, now).await? {
             tick.sent += 1;
@@ -286,8 +337,36 @@ fn member_time(member: &Member, group_local: chrono::DateTime<chrono_tz::Tz>) ->
     (theirs > group_local.with_timezone(&chrono::Utc)).then_some(theirs)
 }
 
-/// Fire times in `(from, until]`; at most 1,440 (one a minute over a
-/// day's look-back), which bounds a schedule that fires every second.
+fn run_key(group: &Group, fire_at: Timestamp) -> RunKey {
+    RunKey {
+        group: group.id,
+        kind: CHECKIN.to_owned(),
+        fire_at,
+    }
+}
+
+/// Fire times in `(from, until]`, at most one in each hour: the first of
+/// each UTC hour. New check-in schedules fire at most once an hour anyway
+/// (so for them this changes nothing), but one stored before that rule
+/// may fire every second, and must not flood the group or the database.
+/// The choice depends only on the schedule, never on `from`, so every
+/// process and every restart picks the same runs. Work is one step per
+/// hour of the span, however often the cron fires.
 pub fn due_between(schedule: &Schedule, from: Timestamp, until: Timestamp) -> Vec<Timestamp> {
-    schedule.fires_between(from, until).take(1440).collect()
+    use chrono::DurationRound;
+    let hour = chrono::Duration::hours(1);
+    let second = chrono::Duration::seconds(1);
+    let mut due = Vec::new();
+    let mut after = from;
+    while let Some(fire_at) = schedule.fires_between(after, until).next() {
+        let Ok(start) = fire_at.duration_trunc(hour) else {
+            break;
+        };
+        // Fire times are whole seconds: `(start - 1s, ..]` begins at `start`.
+        if schedule.fires_between(start - second, fire_at).next() == Some(fire_at) {
+            due.push(fire_at);
+        }
+        after = start + hour - second;
+    }
+    due
 }

@@ -161,6 +161,10 @@ async fn test_setup_refuses_bad_values_kindly_and_changes_nothing() {
         ("setup region Mars", "not a two-letter country code"),
         ("setup timezone Mars/Base", "don't know the time zone"),
         ("setup checkin every morning", "doesn't work"),
+        // Regression: these were accepted; the first flooded everyone
+        // every second, the second silently never sent anything.
+        ("setup checkin * * * * * *", "at most once an hour"),
+        ("setup checkin 0 0 0 31 2 *", "never comes"),
         ("setup moderators", "Name the private room"),
         ("setup colour blue", "I can set these"),
     ] {

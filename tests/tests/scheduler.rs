@@ -2,7 +2,9 @@
 //! (across restarts and across two processes on one Postgres), late runs
 //! are sent within the catch-up window and skipped beyond it, paused
 //! members are left alone, a member's own time zone moves their prompt,
-//! and no reflective prompt repeats within 30 days.
+//! no reflective prompt repeats within 30 days, daylight-saving changes
+//! give one run a day, and a schedule that fires too often cannot flood.
+//! (How a first start is logged is in `scheduler_logs.rs`.)
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -20,8 +22,17 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn group(store: &dyn Store, zone: &str, now: DateTime<Utc>) -> Group {
-    let group = ipt_tests::matrix_group(zone, Some("0 0 9 * * *"), GroupSettings::default());
+    group_with(store, zone, "0 0 9 * * *", now).await
+}
+
+/// A group stored with any cron, as one saved before schedules were checked.
+async fn group_with(store: &dyn Store, zone: &str, cron: &str, now: DateTime<Utc>) -> Group {
+    let group = ipt_tests::matrix_group(zone, Some(cron), GroupSettings::default());
     store.upsert_group(&group, now).await.unwrap()
+}
+
+fn group_post(g: &Group, fire_at: &str) -> String {
+    format!("checkin-{}-{}-group", g.id, at(fire_at).timestamp_millis())
 }
 
 /// A member of the group who opted in to check-ins.
@@ -285,5 +296,135 @@ async fn test_a_homework_reminder_comes_once_when_it_is_due_and_not_while_paused
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// Regression: a stored `* * * * * *` schedule sent a group post and a
+/// private prompt every second, and the first tick wrote 1,440 skipped runs
+/// (and 1,440 warnings).
+#[tokio::test]
+async fn test_a_stored_schedule_firing_every_second_sends_at_most_once_an_hour() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(at("2026-06-01T10:30:00Z")));
+    let g = group_with(store.as_ref(), "UTC", "* * * * * *", clock.now()).await;
+    member(store.as_ref(), &g, "ann", clock.now()).await;
+    let s = scheduler(&store, &clock);
+    // The day's look-back holds one run per hour: the latest (10:00) is
+    // within the catch-up window and sent; the 23 before it are skipped.
+    let t = s.tick().await.unwrap();
+    assert_eq!((t.sent, t.skipped, t.deliveries), (1, 23, 2), "{t:?}");
+    assert!(
+        store
+            .delivery(&group_post(&g, "2026-06-01T10:00:00Z"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    for _ in 0..5 {
+        clock.advance(Duration::seconds(7));
+        assert_eq!(s.tick().await.unwrap(), Tick::default());
+    }
+    clock.set(at("2026-06-01T11:00:05Z"));
+    assert_eq!(s.tick().await.unwrap(), sent(1, 2), "the next hour");
+    // A restart picks the same runs, so nothing is sent twice.
+    assert_eq!(scheduler(&store, &clock).tick().await.unwrap().sent, 0);
+    assert_eq!(store.pending_deliveries().await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn test_after_a_restart_only_the_latest_missed_run_is_sent() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    // Hourly; down from 08:30 to 10:20: 09:00 and 10:00 are both within
+    // the catch-up window, but Ann gets one prompt, not two at once.
+    let clock = Arc::new(ManualClock::new(at("2026-06-01T08:30:00Z")));
+    let g = group_with(store.as_ref(), "UTC", "0 0 * * * *", clock.now()).await;
+    member(store.as_ref(), &g, "ann", clock.now()).await;
+    scheduler(&store, &clock).tick().await.unwrap();
+    clock.set(at("2026-06-01T10:20:00Z"));
+    let t = scheduler(&store, &clock).tick().await.unwrap();
+    assert_eq!((t.sent, t.skipped, t.deliveries), (1, 1, 2), "{t:?}");
+    assert!(
+        store
+            .delivery(&group_post(&g, "2026-06-01T10:00:00Z"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// Regression: `0 30 2 * * *` in New York skipped 8 March 2026 (02:30
+/// does not exist that day) and `0 30 1 * * *` went out twice on
+/// 1 November 2026 (01:30 happens twice).
+#[tokio::test]
+async fn test_a_daily_checkin_goes_out_once_on_dst_change_days_in_new_york() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock = Arc::new(ManualClock::new(at("2026-03-08T06:00:00Z")));
+    let g = group_with(
+        store.as_ref(),
+        "America/New_York",
+        "0 30 2 * * *",
+        clock.now(),
+    )
+    .await;
+    let s = scheduler(&store, &clock);
+    s.tick().await.unwrap();
+    // 03:00 EDT, the first minute after the gap.
+    clock.set(at("2026-03-08T07:00:01Z"));
+    assert_eq!(s.tick().await.unwrap(), sent(1, 1));
+    assert!(
+        store
+            .delivery(&group_post(&g, "2026-03-08T07:00:00Z"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    clock.set(at("2026-03-08T08:00:00Z")); // 04:00 EDT: 02:30 "EST" would be 07:30Z
+    assert_eq!(s.tick().await.unwrap(), Tick::default());
+
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    clock.set(at("2026-11-01T05:00:00Z"));
+    let g = group_with(
+        store.as_ref(),
+        "America/New_York",
+        "0 30 1 * * *",
+        clock.now(),
+    )
+    .await;
+    let s = scheduler(&store, &clock);
+    s.tick().await.unwrap();
+    clock.set(at("2026-11-01T05:30:01Z")); // 01:30 EDT
+    assert_eq!(s.tick().await.unwrap(), sent(1, 1));
+    clock.set(at("2026-11-01T06:30:01Z")); // 01:30 EST, the second time round
+    assert_eq!(s.tick().await.unwrap(), Tick::default());
+    clock.set(at("2026-11-02T06:30:01Z"));
+    assert_eq!(s.tick().await.unwrap(), sent(1, 1), "the next day as usual");
+    assert!(
+        store
+            .delivery(&group_post(&g, "2026-11-01T05:30:00Z"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn test_due_runs_across_the_eu_changes_are_one_a_day() {
+    use ipt_core::schedule::Schedule;
+    use ipt_core::scheduler::due_between;
+    let s = Schedule::new("0 30 2 * * *", "Europe/Berlin").unwrap();
+    // A restart's look-back over each change day sees exactly that day's run.
+    assert_eq!(
+        due_between(&s, at("2026-03-28T23:00:00Z"), at("2026-03-29T22:00:00Z")),
+        [at("2026-03-29T01:00:00Z")],
+        "03:00 CEST, just after the gap"
+    );
+    assert_eq!(
+        due_between(&s, at("2026-10-24T22:00:00Z"), at("2026-10-25T23:00:00Z")),
+        [at("2026-10-25T00:30:00Z")],
+        "02:30 CEST only, not 02:30 CET as well"
     );
 }

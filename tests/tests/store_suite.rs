@@ -1105,6 +1105,7 @@ async fn test_checkin_recipients_runs_and_group_totals(store: Arc<dyn Store>) {
         kind: "checkin".into(),
         fire_at: t(5_000),
     };
+    assert_eq!(store.last_run(g.id, "checkin").await.unwrap(), None);
     let prompt = note("run-1", Platform::Matrix);
     assert!(
         store
@@ -1128,6 +1129,12 @@ async fn test_checkin_recipients_runs_and_group_totals(store: Arc<dyn Store>) {
             .await
             .unwrap()
     );
+    assert_eq!(
+        store.last_run(g.id, "checkin").await.unwrap(),
+        Some(t(5_000)),
+        "the latest run, whether sent or skipped"
+    );
+    assert_eq!(store.last_run(other.id, "checkin").await.unwrap(), None);
     assert!(store.delivery("run-1").await.unwrap().is_some());
     assert!(
         store.delivery("run-0").await.unwrap().is_none(),

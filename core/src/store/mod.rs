@@ -346,6 +346,9 @@ pub trait Store: Send + Sync + Debug {
         deliveries: &[NewDelivery],
         now: Timestamp,
     ) -> Result<bool>;
+    /// The latest fire time of the group's runs of `kind`, sent or
+    /// skipped; `None` before its first run.
+    async fn last_run(&self, group: GroupId, kind: &str) -> Result<Option<Timestamp>>;
 
     // ---- outbox ----
 
@@ -1862,6 +1865,23 @@ macro_rules! shared_store_impl {
                 }
                 tx.commit().await?;
                 Ok(claimed)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn last_run(
+                &self,
+                group: $crate::ids::GroupId,
+                kind: &str,
+            ) -> $crate::Result<Option<$crate::clock::Timestamp>> {
+                let last: Option<i64> = sqlx::query_scalar(
+                    "SELECT fire_at FROM schedule_runs WHERE group_id = $1 AND kind = $2 \
+                     ORDER BY fire_at DESC LIMIT 1",
+                )
+                .bind(group.0)
+                .bind(kind.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok($crate::store::opt_time(last))
             }
 
             #[tracing::instrument(skip(self))]
