@@ -54,11 +54,17 @@ fn example_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// The binary, run in `cwd` (always a test's temporary directory, so that
+/// anything a config names relative, such as the default
+/// `store_dir = "matrix-store"`, lands there and not in the source tree).
+fn bot(args: &[&str], cwd: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(cwd).env_remove("RUST_LOG");
+    command
+}
+
 fn run(args: &[&str], stdin: &str, cwd: &Path) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
+    let mut child = bot(args, cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -153,9 +159,7 @@ fn test_console_choices_persist_across_runs() {
 fn test_console_survives_bad_input_bytes_and_blank_lines() {
     let dir = Dir::new();
     let config = example_config(&dir.0);
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .current_dir(&dir.0)
+    let mut child = bot(&["run", "--config", config.to_str().unwrap()], &dir.0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -249,8 +253,7 @@ fn test_secrets_never_appear_in_errors() {
         "[database]\nurl_env = \"IPT_TEST_DB_URL\"\n[console]\nenabled = true\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let out = bot(&["run", "--config", path.to_str().unwrap()], &dir.0)
         .env(
             "IPT_TEST_DB_URL",
             "postgres://bot:hunter2-secret@127.0.0.1:1/nowhere",
@@ -283,8 +286,7 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let out = bot(&["run", "--config", path.to_str().unwrap()], &dir.0)
         .env("IPT_TEST_DISCORD_TOKEN", "token-value-never-shown")
         .stdin(Stdio::null())
         .output()
@@ -308,8 +310,7 @@ fn test_unreachable_homeserver_fails_clearly_without_the_password() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let out = bot(&["run", "--config", path.to_str().unwrap()], &dir.0)
         .env("IPT_TEST_MATRIX_PW", "pw-value-never-shown")
         .stdin(Stdio::null())
         .output()
@@ -389,9 +390,7 @@ fn test_sigterm_stops_a_running_bot_cleanly() {
     use std::io::{BufRead, BufReader};
     let dir = Dir::new();
     let config = example_config(&dir.0);
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .current_dir(&dir.0)
+    let mut child = bot(&["run", "--config", config.to_str().unwrap()], &dir.0)
         .stdin(Stdio::piped()) // kept open: the console waits for input
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
