@@ -131,10 +131,30 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Runtime(error)) => {
-            eprintln!("ipt-bot: {error:#}");
+            eprintln!("ipt-bot: {}", error_chain(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, each said once. Many errors
+/// (sqlx's, ours wrapping them) already repeat their source in their own
+/// text, so `{:#}` would print "refused: refused: refused"; a cause whose
+/// text the line already holds is left out.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
 }
 
 fn init_logging(running: bool) {

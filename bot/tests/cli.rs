@@ -297,6 +297,40 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
     assert!(!stderr.contains("token-value-never-shown"));
 }
 
+// Regression: a refused Postgres connection surfaced after 10 s as "pool
+// timed out", its cause printed three times.
+#[test]
+fn test_refused_database_connection_is_named_once() {
+    let dir = Dir::new();
+    let path = dir.0.join("pg.toml");
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"postgres://postgres@127.0.0.1:1/test\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
+    for subcommand in ["migrate", "run"] {
+        let out = run(
+            &[subcommand, "--config", path.to_str().unwrap()],
+            "",
+            &dir.0,
+        );
+        assert_eq!(out.status.code(), Some(2), "{subcommand}");
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr.to_lowercase().matches("connection refused").count(),
+            1,
+            "{subcommand}: {stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "cannot open the database postgres://postgres@127.0.0.1:1/test: connection refused"
+            ),
+            "{subcommand}: {stderr}"
+        );
+        assert!(!stderr.contains("timed out"), "{subcommand}: {stderr}");
+    }
+}
+
 #[test]
 fn test_unreachable_homeserver_fails_clearly_without_the_password() {
     let dir = Dir::new();
