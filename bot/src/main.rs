@@ -1,6 +1,7 @@
 //! The `ipt-bot` command line. Exit status: 0 ok, 1 bad input or config,
 //! 2 runtime failure.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -173,6 +174,9 @@ fn init_logging(running: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal; in a pipe, a file
+        // or journald they are noise.
+        .with_ansi(std::io::stderr().is_terminal())
         // A closed stderr must not crash the bot: by default the subscriber
         // reports a failed write with eprintln!, which panics then.
         .log_internal_errors(false)

@@ -331,6 +331,22 @@ fn test_refused_database_connection_is_named_once() {
     }
 }
 
+// Regression: log lines carried ANSI colour codes into pipes and files.
+#[test]
+fn test_logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let out = bot(&["run", "--config", config.to_str().unwrap()], &dir.0)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ipt-bot running"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "{stderr:?}");
+}
+
 #[test]
 fn test_unreachable_homeserver_fails_clearly_without_the_password() {
     let dir = Dir::new();
