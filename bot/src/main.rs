@@ -198,6 +198,9 @@ fn execute(command: Command) -> Result<(), Failure> {
     match command {
         Command::CheckConfig { config } => {
             let c = load(&config)?;
+            for warning in &c.warnings {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "{}: OK ({}; database {}; {} configured group{})",
                 config.display(),

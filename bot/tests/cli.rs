@@ -297,6 +297,113 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
     assert!(!stderr.contains("token-value-never-shown"));
 }
 
+// Regression: a homeserver URL with user:password reached matrix-sdk, whose
+// error ("error sending request for url (…)") and trace spans printed it.
+#[test]
+fn test_homeserver_password_appears_in_no_error_or_log() {
+    let dir = Dir::new();
+    let path = dir.0.join("matrix.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{0}/m.db\"\n[matrix]\n\
+             homeserver = \"http://bot:hs-secret-in-url@127.0.0.1:1\"\n\
+             user = \"@bot:localhost\"\npassword_env = \"IPT_TEST_MATRIX_PW\"\nstore_dir = \"{0}/store\"\n",
+            dir.0.display()
+        ),
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let out = bot(&["run", "--config", path], &dir.0)
+        .env("IPT_TEST_MATRIX_PW", "pw-value-never-shown")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        all.contains("Matrix login as @bot:localhost failed"),
+        "{all}"
+    );
+    assert!(all.contains("127.0.0.1:1"), "says which server: {all}");
+    assert!(!all.contains("hs-secret-in-url"), "{all}");
+    assert!(!all.contains("pw-value-never-shown"));
+
+    let out = bot(&["check-config", "--config", path], &dir.0)
+        .env("IPT_TEST_MATRIX_PW", "pw-value-never-shown")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: matrix.homeserver: the URL holds a password"),
+        "{stderr}"
+    );
+    assert!(!(text(&out.stdout) + &stderr).contains("hs-secret-in-url"));
+}
+
+// Regression: check-config said nothing about a config file others can read
+// or a password written into the database URL.
+#[cfg(unix)]
+#[test]
+fn test_check_config_warns_about_a_readable_file_and_a_written_password() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Dir::new();
+    let path = dir.0.join("bot.toml");
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"postgres://bot:db-secret-in-url@127.0.0.1:1/ipt\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let check = || {
+        run(
+            &["check-config", "--config", path.to_str().unwrap()],
+            "",
+            &dir.0,
+        )
+    };
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "warnings only");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("warning: ")
+            && lines[0].contains("can be read by every user of this machine")
+            && lines[0].contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("warning: database.url: the password is written in the file")
+            && lines[1].contains("url_env"),
+        "{stderr}"
+    );
+    let all = text(&out.stdout) + &stderr;
+    assert!(!all.contains("db-secret-in-url"), "{all}");
+    assert!(text(&out.stdout).contains("OK"));
+
+    std::fs::write(
+        &path,
+        "[database]\nurl_env = \"IPT_TEST_DB_URL\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = bot(
+        &["check-config", "--config", path.to_str().unwrap()],
+        &dir.0,
+    )
+    .env(
+        "IPT_TEST_DB_URL",
+        "postgres://bot:db-secret-in-url@127.0.0.1:1/ipt",
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stderr), "", "nothing to warn about");
+}
+
 // Regression: a refused Postgres connection surfaced after 10 s as "pool
 // timed out", its cause printed three times.
 #[test]
