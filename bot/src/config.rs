@@ -66,6 +66,18 @@ pub struct Config {
     pub warnings: Vec<ConfigError>,
 }
 
+impl Config {
+    /// Why `run` would refuse this config although every key is valid: a
+    /// platform whose adapter this version does not include. `check-config`
+    /// and `run` both ask this, so they never disagree.
+    pub fn not_runnable(&self) -> Option<&'static str> {
+        self.discord.is_some().then_some(
+            "the config enables Discord, but this version of ipt-bot does not include the \
+             Discord adapter yet; remove the [discord] section to run the other platforms",
+        )
+    }
+}
+
 /// `[database]`
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
@@ -1480,6 +1492,15 @@ colour = "blue"
         assert!(warnings(&config("url = \"postgres://bot@db/ipt?sslmode=require\"")).is_empty());
         assert!(warnings(&config("url = \"sqlite://ipt.db\"")).is_empty());
         assert!(warnings(&config("url_env = \"DB\"")).is_empty());
+    }
+
+    #[test]
+    fn test_discord_section_is_not_runnable_in_this_version() {
+        let env = |k: &str| (k == "TOK").then(|| "t".to_owned());
+        let config = parse("[discord]\ntoken_env = \"TOK\"\n", &env).unwrap();
+        assert!(config.not_runnable().unwrap().contains("Discord adapter"));
+        let config = parse("[console]\nenabled = true\n", &no_env).unwrap();
+        assert_eq!(config.not_runnable(), None);
     }
 
     #[cfg(unix)]

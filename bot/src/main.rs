@@ -198,6 +198,10 @@ fn execute(command: Command) -> Result<(), Failure> {
     match command {
         Command::CheckConfig { config } => {
             let c = load(&config)?;
+            // What `run` would refuse fails here too, in the same words.
+            if let Some(reason) = c.not_runnable() {
+                return Err(Failure::Input(format!("{}: {reason}", config.display())));
+            }
             for warning in &c.warnings {
                 eprintln!("warning: {warning}");
             }

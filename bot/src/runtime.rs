@@ -348,13 +348,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// `stop` is cancelled, or a platform fails for good. Tests run the bot
 /// in-process through this.
 pub async fn run_until(config: Config, stop: CancellationToken) -> anyhow::Result<()> {
-    if config.discord.is_some() {
-        return Err(UserError(
-            "the config enables Discord, but this version of ipt-bot does not include the \
-             Discord adapter yet; remove the [discord] section to run the other platforms"
-                .into(),
-        )
-        .into());
+    if let Some(reason) = config.not_runnable() {
+        return Err(UserError(reason.into()).into());
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&config).await?;

@@ -297,6 +297,37 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
     assert!(!stderr.contains("token-value-never-shown"));
 }
 
+// Regression: check-config said OK for a [discord] section that run refuses.
+#[test]
+fn test_check_config_refuses_what_run_refuses_in_the_same_words() {
+    let dir = Dir::new();
+    let path = dir.0.join("discord.toml");
+    std::fs::write(
+        &path,
+        "[console]\nenabled = true\n[discord]\ntoken_env = \"IPT_TEST_DISCORD_TOKEN\"\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let ask = |subcommand: &str| {
+        bot(&[subcommand, "--config", path], &dir.0)
+            .env("IPT_TEST_DISCORD_TOKEN", "token-value-never-shown")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let (check, run) = (ask("check-config"), ask("run"));
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+    assert_eq!(run.status.code(), Some(1));
+    let reason = "the config enables Discord, but this version of ipt-bot does not include \
+                  the Discord adapter yet; remove the [discord] section to run the other platforms";
+    for out in [&check, &run] {
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(!stderr.contains("token-value-never-shown"));
+    }
+    assert!(!text(&check.stdout).contains("OK"));
+}
+
 // Regression: a homeserver URL with user:password reached matrix-sdk, whose
 // error ("error sending request for url (…)") and trace spans printed it.
 #[test]
