@@ -61,6 +61,21 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Groups set up in the file (more can be set up at runtime).
     pub groups: Vec<GroupConfig>,
+    /// Things that work but put a secret at risk (a password written in
+    /// the file, a file others can read); `check-config` shows them.
+    pub warnings: Vec<ConfigError>,
+}
+
+impl Config {
+    /// Why `run` would refuse this config although every key is valid: a
+    /// platform whose adapter this version does not include. `check-config`
+    /// and `run` both ask this, so they never disagree.
+    pub fn not_runnable(&self) -> Option<&'static str> {
+        self.discord.is_some().then_some(
+            "the config enables Discord, but this version of ipt-bot does not include the \
+             Discord adapter yet; remove the [discord] section to run the other platforms",
+        )
+    }
 }
 
 /// `[database]`
@@ -101,7 +116,9 @@ pub enum MatrixAuth {
 /// `[matrix]`
 #[derive(Debug, Clone)]
 pub struct MatrixConfig {
-    /// Homeserver base URL.
+    /// Homeserver base URL, without any user name or password (matrix-sdk
+    /// never sends them, and would print them in its logs and errors), and
+    /// without a query (requests are built by appending to this URL).
     pub homeserver: url::Url,
     /// The bot's user id.
     pub user: String,
@@ -243,10 +260,44 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| fail(format!("cannot read the config file: {e}")))?;
-    parse(&text, &|name| std::env::var(name).ok()).map_err(|errors| ConfigErrors {
-        file: path.to_owned(),
-        errors,
-    })
+    let mut config =
+        parse(&text, &|name| std::env::var(name).ok()).map_err(|errors| ConfigErrors {
+            file: path.to_owned(),
+            errors,
+        })?;
+    if let Some(warning) = readable_by_others(path) {
+        config.warnings.insert(0, warning);
+    }
+    Ok(config)
+}
+
+/// A warning if people other than the owner may read the file: it names
+/// rooms and moderators' channels, and may hold a password someone wrote
+/// into a URL.
+fn readable_by_others(path: &Path) -> Option<ConfigError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        let who = match (mode & 0o040 != 0, mode & 0o004 != 0) {
+            (_, true) => "every user of this machine",
+            (true, false) => "the file's group",
+            (false, false) => return None,
+        };
+        Some(ConfigError {
+            path: String::new(),
+            message: format!(
+                "{} can be read by {who} (mode {mode:03o}); make it yours alone with: chmod 600 {}",
+                path.display(),
+                path.display()
+            ),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Validates config text. `env` looks up environment variables (tests pass
@@ -260,9 +311,11 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config,
     })?;
     let mut v = Validator {
         errors: Vec::new(),
+        warnings: Vec::new(),
         env,
     };
-    let config = v.root(&root);
+    let mut config = v.root(&root);
+    config.warnings = v.warnings;
     if v.errors.is_empty() {
         Ok(config)
     } else {
@@ -306,8 +359,25 @@ pub fn redact_url(text: &str) -> String {
     url.to_string()
 }
 
+/// Whether a URL carries a password: `user:password@` or a
+/// `password`-like query parameter (what [`redact_url`] hides).
+fn holds_password(text: &str) -> bool {
+    let Ok(url) = url::Url::parse(text) else {
+        return false;
+    };
+    url.password().is_some_and(|p| !p.is_empty())
+        || url.query_pairs().any(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            !v.is_empty()
+                && ["password", "pass", "token", "secret", "key"]
+                    .iter()
+                    .any(|s| k.contains(s))
+        })
+}
+
 struct Validator<'e> {
     errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
     env: &'e dyn Fn(&str) -> Option<String>,
 }
 
@@ -349,6 +419,13 @@ fn distance(a: &str, b: &str) -> usize {
 impl Validator<'_> {
     fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(ConfigError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn warning(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(ConfigError {
             path: path.into(),
             message: message.into(),
         });
@@ -505,6 +582,7 @@ impl Validator<'_> {
             discord,
             outbox,
             groups,
+            warnings: Vec::new(),
         }
     }
 
@@ -525,6 +603,16 @@ impl Validator<'_> {
             (false, true) => self.secret(t, "database", "url_env"),
             (_, false) => self.string(t, "database", "url").map(Secret),
         };
+        if let Some(url) = &url
+            && t.contains_key("url")
+            && holds_password(url.expose())
+        {
+            self.warning(
+                "database.url",
+                "the password is written in the file; put the whole URL in an environment \
+                 variable and name that variable with url_env instead",
+            );
+        }
         if let Some(url) = &url
             && backend_of(url.expose()).is_none()
         {
@@ -589,7 +677,10 @@ impl Validator<'_> {
             ],
         );
         let homeserver = match self.string(t, p, "homeserver") {
-            Some(s) => self.http_url(join(p, "homeserver"), &s, false),
+            // Shown as written unless it might carry a password.
+            Some(s) => self
+                .http_url(join(p, "homeserver"), &s, s.contains(['@', '?', '=']))
+                .and_then(|u| self.homeserver(u)),
             None => {
                 self.error(
                     join(p, "homeserver"),
@@ -672,6 +763,39 @@ impl Validator<'_> {
             command_prefix,
             invite_servers,
         })
+    }
+
+    /// The homeserver URL as matrix-sdk gets it. A user name or password in
+    /// it is dropped with a warning: matrix-sdk never sends them (it logs in
+    /// with password_env or access_token_env) but would print them in its
+    /// logs and errors. A query is refused: matrix-sdk appends each
+    /// request's path to this URL, so one would break every request.
+    fn homeserver(&mut self, mut url: url::Url) -> Option<url::Url> {
+        let path = join("matrix", "homeserver");
+        if url.query().is_some() || url.fragment().is_some() {
+            self.error(
+                path,
+                format!(
+                    "\"{}\" has a ?query or #fragment; give the homeserver's address alone, \
+                     e.g. \"https://matrix.example.org\"",
+                    redact_url(url.as_str())
+                ),
+            );
+            return None;
+        }
+        if url.password().is_some_and(|p| !p.is_empty()) {
+            self.warning(
+                path,
+                "the URL holds a password, which ipt-bot never sends and ignores; remove it \
+                 from the file, and keep the bot's password in the environment variable \
+                 that password_env names",
+            );
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+        }
+        Some(url)
     }
 
     fn discord(&mut self, t: &Table) -> Option<DiscordConfig> {
@@ -1326,6 +1450,123 @@ colour = "blue"
                 .any(|e| e == "groups[2].id: group \"a\" is listed twice"),
             "{errs:?}"
         );
+    }
+
+    fn warnings(config: &Config) -> Vec<String> {
+        config.warnings.iter().map(ToString::to_string).collect()
+    }
+
+    const MATRIX_PW: &str = "user = \"@b:hs.example\"\npassword_env = \"PW\"\n";
+
+    fn pw_env(name: &str) -> Option<String> {
+        (name == "PW").then(|| "x".to_owned())
+    }
+
+    // Regression: a homeserver URL with user:password in it reached
+    // matrix-sdk, which printed it in its trace spans and errors, and the
+    // config's Debug output.
+    #[test]
+    fn test_homeserver_password_is_dropped_with_a_warning_and_never_shown() {
+        let text =
+            format!("[matrix]\nhomeserver = \"https://bot:hunter2@hs.example\"\n{MATRIX_PW}");
+        let config = parse(&text, &pw_env).unwrap();
+        let matrix = config.matrix.as_ref().unwrap();
+        assert_eq!(matrix.homeserver.as_str(), "https://hs.example/");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let warnings = warnings(&config);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("matrix.homeserver: the URL holds a password")
+                && warnings[0].contains("password_env"),
+            "{warnings:?}"
+        );
+        assert!(!warnings[0].contains("hunter2"));
+    }
+
+    #[test]
+    fn test_homeserver_errors_never_show_its_password() {
+        let errs = errors(&format!(
+            "[matrix]\nhomeserver = \"ftp://bot:hunter2@hs.example\"\n{MATRIX_PW}"
+        ));
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("matrix.homeserver: \"ftp://bot:***@hs.example")),
+            "{errs:?}"
+        );
+        let errs = parse(
+            &format!(
+                "[matrix]\nhomeserver = \"https://hs.example/?password=hunter2\"\n{MATRIX_PW}"
+            ),
+            &pw_env,
+        )
+        .unwrap_err();
+        let errs: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errs,
+            vec![
+                "matrix.homeserver: \"https://hs.example/?password=***\" has a ?query or #fragment; \
+                 give the homeserver's address alone, e.g. \"https://matrix.example.org\""
+            ]
+        );
+    }
+
+    #[test]
+    fn test_literal_database_password_is_warned_about_but_valid() {
+        let config = |db: &str| {
+            parse(
+                &format!("[database]\n{db}\n[console]\nenabled = true\n"),
+                &|k: &str| (k == "DB").then(|| "postgres://bot:pw@db/ipt".to_owned()),
+            )
+            .unwrap()
+        };
+        let expected = "database.url: the password is written in the file; put the whole URL \
+                        in an environment variable and name that variable with url_env instead";
+        assert_eq!(
+            warnings(&config("url = \"postgres://bot:hunter2@db/ipt\"")),
+            vec![expected]
+        );
+        assert_eq!(
+            warnings(&config(
+                "url = \"postgres://bot@db/ipt?sslmode=require&password=hunter2\""
+            )),
+            vec![expected]
+        );
+        assert!(warnings(&config("url = \"postgres://bot@db/ipt?sslmode=require\"")).is_empty());
+        assert!(warnings(&config("url = \"sqlite://ipt.db\"")).is_empty());
+        assert!(warnings(&config("url_env = \"DB\"")).is_empty());
+    }
+
+    #[test]
+    fn test_discord_section_is_not_runnable_in_this_version() {
+        let env = |k: &str| (k == "TOK").then(|| "t".to_owned());
+        let config = parse("[discord]\ntoken_env = \"TOK\"\n", &env).unwrap();
+        assert!(config.not_runnable().unwrap().contains("Discord adapter"));
+        let config = parse("[console]\nenabled = true\n", &no_env).unwrap();
+        assert_eq!(config.not_runnable(), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn test_config_file_readable_by_others_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("ipt-config-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bot.toml");
+        std::fs::write(&path, "[console]\nenabled = true\n").unwrap();
+        let with_mode = |mode: u32| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            warnings(&load(&path).unwrap())
+        };
+        let shown = path.display();
+        assert_eq!(
+            with_mode(0o644),
+            vec![format!(
+                "{shown} can be read by every user of this machine (mode 644); make it yours alone with: chmod 600 {shown}"
+            )]
+        );
+        assert!(with_mode(0o640)[0].contains("can be read by the file's group (mode 640)"));
+        assert!(with_mode(0o600).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

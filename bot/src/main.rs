@@ -1,6 +1,7 @@
 //! The `ipt-bot` command line. Exit status: 0 ok, 1 bad input or config,
 //! 2 runtime failure.
 
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -131,10 +132,30 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Runtime(error)) => {
-            eprintln!("ipt-bot: {error:#}");
+            eprintln!("ipt-bot: {}", error_chain(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, each said once. Many errors
+/// (sqlx's, ours wrapping them) already repeat their source in their own
+/// text, so `{:#}` would print "refused: refused: refused"; a cause whose
+/// text the line already holds is left out.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
 }
 
 fn init_logging(running: bool) {
@@ -153,6 +174,9 @@ fn init_logging(running: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal; in a pipe, a file
+        // or journald they are noise.
+        .with_ansi(std::io::stderr().is_terminal())
         // A closed stderr must not crash the bot: by default the subscriber
         // reports a failed write with eprintln!, which panics then.
         .log_internal_errors(false)
@@ -174,6 +198,13 @@ fn execute(command: Command) -> Result<(), Failure> {
     match command {
         Command::CheckConfig { config } => {
             let c = load(&config)?;
+            // What `run` would refuse fails here too, in the same words.
+            if let Some(reason) = c.not_runnable() {
+                return Err(Failure::Input(format!("{}: {reason}", config.display())));
+            }
+            for warning in &c.warnings {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "{}: OK ({}; database {}; {} configured group{})",
                 config.display(),

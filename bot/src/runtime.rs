@@ -41,14 +41,37 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         ..ConnectOptions::default()
     };
     let shown = config.database.redacted_url();
-    let store = store::connect(config.database.url.expose(), &options)
-        .await
-        .with_context(|| format!("cannot open the database {shown}"))?;
+    let store = match store::connect(config.database.url.expose(), &options).await {
+        Ok(store) => store,
+        // The commonest mistake (nothing listens there) in plain words,
+        // without the driver's own wording of it.
+        Err(error) if refused(&error) => anyhow::bail!(
+            "cannot open the database {shown}: connection refused; is the database server \
+             running, and listening at that address and port?"
+        ),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot open the database {shown}"));
+        }
+    };
     store
         .migrate()
         .await
         .with_context(|| format!("cannot migrate the database {shown}"))?;
     Ok(store)
+}
+
+/// Whether `error` comes down to a refused TCP connection.
+fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// The store, engine and outbox workers of one bot process.
@@ -362,13 +385,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// `stop` is cancelled, or a platform fails for good. Tests run the bot
 /// in-process through this.
 pub async fn run_until(config: Config, stop: CancellationToken) -> anyhow::Result<()> {
-    if config.discord.is_some() {
-        return Err(UserError(
-            "the config enables Discord, but this version of ipt-bot does not include the \
-             Discord adapter yet; remove the [discord] section to run the other platforms"
-                .into(),
-        )
-        .into());
+    if let Some(reason) = config.not_runnable() {
+        return Err(UserError(reason.into()).into());
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&config).await?;

@@ -54,11 +54,17 @@ fn example_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// The binary, run in `cwd` (always a test's temporary directory, so that
+/// anything a config names relative, such as the default
+/// `store_dir = "matrix-store"`, lands there and not in the source tree).
+fn bot(args: &[&str], cwd: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(cwd).env_remove("RUST_LOG");
+    command
+}
+
 fn run(args: &[&str], stdin: &str, cwd: &Path) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("RUST_LOG")
+    let mut child = bot(args, cwd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -153,9 +159,7 @@ fn test_console_choices_persist_across_runs() {
 fn test_console_survives_bad_input_bytes_and_blank_lines() {
     let dir = Dir::new();
     let config = example_config(&dir.0);
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .current_dir(&dir.0)
+    let mut child = bot(&["run", "--config", config.to_str().unwrap()], &dir.0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -276,8 +280,7 @@ fn test_secrets_never_appear_in_errors() {
         "[database]\nurl_env = \"IPT_TEST_DB_URL\"\n[console]\nenabled = true\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let out = bot(&["run", "--config", path.to_str().unwrap()], &dir.0)
         .env(
             "IPT_TEST_DB_URL",
             "postgres://bot:hunter2-secret@127.0.0.1:1/nowhere",
@@ -310,8 +313,7 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let out = bot(&["run", "--config", path.to_str().unwrap()], &dir.0)
         .env("IPT_TEST_DISCORD_TOKEN", "token-value-never-shown")
         .stdin(Stdio::null())
         .output()
@@ -320,6 +322,194 @@ fn test_platform_not_in_this_build_is_a_clear_input_error() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("Discord adapter"), "{stderr}");
     assert!(!stderr.contains("token-value-never-shown"));
+}
+
+// Regression: check-config said OK for a [discord] section that run refuses.
+#[test]
+fn test_check_config_refuses_what_run_refuses_in_the_same_words() {
+    let dir = Dir::new();
+    let path = dir.0.join("discord.toml");
+    std::fs::write(
+        &path,
+        "[console]\nenabled = true\n[discord]\ntoken_env = \"IPT_TEST_DISCORD_TOKEN\"\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let ask = |subcommand: &str| {
+        bot(&[subcommand, "--config", path], &dir.0)
+            .env("IPT_TEST_DISCORD_TOKEN", "token-value-never-shown")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let (check, run) = (ask("check-config"), ask("run"));
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+    assert_eq!(run.status.code(), Some(1));
+    let reason = "the config enables Discord, but this version of ipt-bot does not include \
+                  the Discord adapter yet; remove the [discord] section to run the other platforms";
+    for out in [&check, &run] {
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(!stderr.contains("token-value-never-shown"));
+    }
+    assert!(!text(&check.stdout).contains("OK"));
+}
+
+// Regression: a homeserver URL with user:password reached matrix-sdk, whose
+// error ("error sending request for url (…)") and trace spans printed it.
+#[test]
+fn test_homeserver_password_appears_in_no_error_or_log() {
+    let dir = Dir::new();
+    let path = dir.0.join("matrix.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"sqlite://{0}/m.db\"\n[matrix]\n\
+             homeserver = \"http://bot:hs-secret-in-url@127.0.0.1:1\"\n\
+             user = \"@bot:localhost\"\npassword_env = \"IPT_TEST_MATRIX_PW\"\nstore_dir = \"{0}/store\"\n",
+            dir.0.display()
+        ),
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let out = bot(&["run", "--config", path], &dir.0)
+        .env("IPT_TEST_MATRIX_PW", "pw-value-never-shown")
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        all.contains("Matrix login as @bot:localhost failed"),
+        "{all}"
+    );
+    assert!(all.contains("127.0.0.1:1"), "says which server: {all}");
+    assert!(!all.contains("hs-secret-in-url"), "{all}");
+    assert!(!all.contains("pw-value-never-shown"));
+
+    let out = bot(&["check-config", "--config", path], &dir.0)
+        .env("IPT_TEST_MATRIX_PW", "pw-value-never-shown")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: matrix.homeserver: the URL holds a password"),
+        "{stderr}"
+    );
+    assert!(!(text(&out.stdout) + &stderr).contains("hs-secret-in-url"));
+}
+
+// Regression: check-config said nothing about a config file others can read
+// or a password written into the database URL.
+#[cfg(unix)]
+#[test]
+fn test_check_config_warns_about_a_readable_file_and_a_written_password() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Dir::new();
+    let path = dir.0.join("bot.toml");
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"postgres://bot:db-secret-in-url@127.0.0.1:1/ipt\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let check = || {
+        run(
+            &["check-config", "--config", path.to_str().unwrap()],
+            "",
+            &dir.0,
+        )
+    };
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "warnings only");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("warning: ")
+            && lines[0].contains("can be read by every user of this machine")
+            && lines[0].contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("warning: database.url: the password is written in the file")
+            && lines[1].contains("url_env"),
+        "{stderr}"
+    );
+    let all = text(&out.stdout) + &stderr;
+    assert!(!all.contains("db-secret-in-url"), "{all}");
+    assert!(text(&out.stdout).contains("OK"));
+
+    std::fs::write(
+        &path,
+        "[database]\nurl_env = \"IPT_TEST_DB_URL\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = bot(
+        &["check-config", "--config", path.to_str().unwrap()],
+        &dir.0,
+    )
+    .env(
+        "IPT_TEST_DB_URL",
+        "postgres://bot:db-secret-in-url@127.0.0.1:1/ipt",
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stderr), "", "nothing to warn about");
+}
+
+// Regression: a refused Postgres connection surfaced after 10 s as "pool
+// timed out", its cause printed three times.
+#[test]
+fn test_refused_database_connection_is_named_once() {
+    let dir = Dir::new();
+    let path = dir.0.join("pg.toml");
+    std::fs::write(
+        &path,
+        "[database]\nurl = \"postgres://postgres@127.0.0.1:1/test\"\n[console]\nenabled = true\n",
+    )
+    .unwrap();
+    for subcommand in ["migrate", "run"] {
+        let out = run(
+            &[subcommand, "--config", path.to_str().unwrap()],
+            "",
+            &dir.0,
+        );
+        assert_eq!(out.status.code(), Some(2), "{subcommand}");
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr.to_lowercase().matches("connection refused").count(),
+            1,
+            "{subcommand}: {stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "cannot open the database postgres://postgres@127.0.0.1:1/test: connection refused"
+            ),
+            "{subcommand}: {stderr}"
+        );
+        assert!(!stderr.contains("timed out"), "{subcommand}: {stderr}");
+    }
+}
+
+// Regression: log lines carried ANSI colour codes into pipes and files.
+#[test]
+fn test_logs_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let out = bot(&["run", "--config", config.to_str().unwrap()], &dir.0)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ipt-bot running"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "{stderr:?}");
 }
 
 #[test]
@@ -335,8 +525,7 @@ fn test_unreachable_homeserver_fails_clearly_without_the_password() {
         ),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["run", "--config", path.to_str().unwrap()])
+    let out = bot(&["run", "--config", path.to_str().unwrap()], &dir.0)
         .env("IPT_TEST_MATRIX_PW", "pw-value-never-shown")
         .stdin(Stdio::null())
         .output()
@@ -478,9 +667,7 @@ fn test_sigterm_stops_a_running_bot_cleanly() {
     use std::io::{BufRead, BufReader};
     let dir = Dir::new();
     let config = example_config(&dir.0);
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", config.to_str().unwrap()])
-        .current_dir(&dir.0)
+    let mut child = bot(&["run", "--config", config.to_str().unwrap()], &dir.0)
         .stdin(Stdio::piped()) // kept open: the console waits for input
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -256,6 +256,8 @@ impl World {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
+            // The test writer prints to stdout; colour only at a terminal.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
             .try_init();
         let serial = SERIAL.lock().await;
         // A Synapse that fails to start panics (and fails the test); only a

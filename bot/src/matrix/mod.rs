@@ -60,7 +60,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex as AsyncMutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{MatrixAuth, MatrixConfig};
+use crate::config::{MatrixAuth, MatrixConfig, redact_url};
 
 /// Commands older than this (by the homeserver's timestamp) are not
 /// answered after a restart: the member has moved on. Crisis language is
@@ -198,16 +198,25 @@ impl MatrixAdapter {
             .map_err(|_| anyhow::anyhow!("matrix.user \"{}\" is not a user id", config.user))?;
         create_private_dir(&config.store_dir)?;
         let session_file = config.store_dir.join("session.json");
-        let homeserver = config.homeserver.as_str().trim_end_matches('/').to_owned();
-        let saved = read_session(&session_file)?;
+        // The config has already dropped any user:password from the URL
+        // (matrix-sdk never sends them but prints this URL in its spans and
+        // errors); `redact_url` guards what we print ourselves all the same.
+        let homeserver = without_credentials(config.homeserver.as_str());
+        let mut saved = read_session(&session_file)?;
+        if let Some(other) = &mut saved {
+            // A session saved by an earlier version may hold the URL as
+            // written, credentials and all; it is the same server.
+            other.homeserver = without_credentials(&other.homeserver);
+        }
         if let Some(other) = &saved
             && (other.session.meta.user_id != me || other.homeserver != homeserver)
         {
             anyhow::bail!(
-                "matrix.store_dir {} belongs to {} on {}; use another store_dir for {me} on {homeserver}",
+                "matrix.store_dir {} belongs to {} on {}; use another store_dir for {me} on {}",
                 config.store_dir.display(),
                 other.session.meta.user_id,
-                other.homeserver
+                redact_url(&other.homeserver),
+                redact_url(&homeserver)
             );
         }
         if saved.is_none() && config.store_dir.join("sdk").exists() {
@@ -1225,6 +1234,19 @@ async fn login(
     Ok(session)
 }
 
+/// The URL without user name, password or trailing slash, as the session
+/// file keeps it.
+fn without_credentials(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => text.trim_end_matches('/').to_owned(),
+    }
+}
+
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create matrix.store_dir {}", dir.display()))?;
@@ -1272,4 +1294,21 @@ fn write_session(path: &Path, saved: &SavedSession) -> anyhow::Result<()> {
     }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn test_session_file_keeps_the_homeserver_without_credentials() {
+        assert_eq!(
+            without_credentials("https://bot:hunter2@hs.example/"),
+            "https://hs.example"
+        );
+        assert_eq!(
+            without_credentials("https://hs.example:8448"),
+            "https://hs.example:8448"
+        );
+    }
 }

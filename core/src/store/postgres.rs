@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Pool, Postgres};
+use sqlx::{Connection as _, PgConnection, Pool, Postgres};
 
 use super::{Backend, ConnectOptions, claim_sql, shared_store_impl};
 use crate::Result;
@@ -30,6 +30,12 @@ impl PostgresStore {
 
     /// Connects with prepared options (tests use this to set a schema).
     pub async fn connect_with(connect: PgConnectOptions, options: &ConnectOptions) -> Result<Self> {
+        // One direct connection first: the pool retries a failed connect
+        // until `acquire_timeout` and then reports only "pool timed out",
+        // which hides the cause (refused, unknown host, bad password) and
+        // keeps the user waiting for it.
+        let probe = PgConnection::connect_with(&connect).await?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
