@@ -853,7 +853,7 @@ impl Validator<'_> {
                 }
                 _ => self.error(
                     "outbox.delivered_retention",
-                    format!("\"{text}\" is not a duration from 0 to 7 days, e.g. \"1h\""),
+                    format!("\"{text}\" is not a duration from 0s to 168h (a week), e.g. \"1h\""),
                 ),
             }
         }
@@ -1175,6 +1175,25 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn delivered_retention_is_read_and_bounded() {
+        let base = "[database]\nurl = \"sqlite://x.db\"\n[console]\nenabled = true\n";
+        let config = parse(base, &no_env).unwrap();
+        assert_eq!(config.outbox.delivered_retention, Duration::from_secs(3600));
+        let config = parse(
+            &format!("{base}[outbox]\ndelivered_retention = \"10m\"\n"),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(config.outbox.delivered_retention, Duration::from_secs(600));
+        let bad = errors(&format!("{base}[outbox]\ndelivered_retention = \"30d\"\n"));
+        assert!(
+            bad.iter()
+                .any(|e| e.starts_with("outbox.delivered_retention:")),
+            "{bad:?}"
+        );
     }
 
     fn errors(text: &str) -> Vec<String> {

@@ -203,10 +203,8 @@ fn save_private(name: &str, bytes: &[u8]) -> std::io::Result<std::path::PathBuf>
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "ipt-bot-{}-{nanos:09}-{name}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("ipt-bot-{}-{nanos:09}-{name}", std::process::id()));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

@@ -249,8 +249,14 @@ async fn prune_loop(
         let dead_before = now - chrono::Duration::days(DEAD_RETENTION_DAYS);
         match store.prune_deliveries(now - retention, dead_before).await {
             Ok(0) => {}
-            Ok(n) => tracing::debug!(job = "prune-deliveries", pruned = n, "settled deliveries deleted"),
-            Err(error) => tracing::error!(job = "prune-deliveries", %error, "job failed; will retry"),
+            Ok(n) => tracing::debug!(
+                job = "prune-deliveries",
+                pruned = n,
+                "settled deliveries deleted"
+            ),
+            Err(error) => {
+                tracing::error!(job = "prune-deliveries", %error, "job failed; will retry")
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

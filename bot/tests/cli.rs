@@ -867,13 +867,21 @@ fn test_console_reads_a_crisis_sentence_after_900_words() {
 #[test]
 fn test_console_bare_confirm_completes_a_delete() {
     let stdout = console("/pause 3\n/mydata delete\nconfirm\n/mydata export\n");
-    assert!(stdout.contains("Done. Everything I stored about you is deleted"), "{stdout}");
-    assert!(stdout.contains("I don't have anything stored about you."), "{stdout}");
+    assert!(
+        stdout.contains("Done. Everything I stored about you is deleted"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("I don't have anything stored about you."),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn test_console_never_echoes_terminal_escape_sequences() {
-    let stdout = console("/\u{1b}]0;pwned\u{7}oops\n/timezone \u{1b}[2JMars\n/homework add \u{1b}]52;c;aGk=\u{7}call mum\n/homework\n");
+    let stdout = console(
+        "/\u{1b}]0;pwned\u{7}oops\n/timezone \u{1b}[2JMars\n/homework add \u{1b}]52;c;aGk=\u{7}call mum\n/homework\n",
+    );
     assert!(
         !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
         "{stdout:?}"

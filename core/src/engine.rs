@@ -174,7 +174,8 @@ pub struct Engine {
     drafts: Arc<crate::checkin::Drafts>,
     /// Members who were asked to confirm `mydata delete`, and when: a bare
     /// "confirm" from them goes ahead within [`CONFIRM_MINUTES`].
-    confirmations: Arc<std::sync::Mutex<std::collections::HashMap<MemberRef, crate::clock::Timestamp>>>,
+    confirmations:
+        Arc<std::sync::Mutex<std::collections::HashMap<MemberRef, crate::clock::Timestamp>>>,
 }
 
 /// Minutes a `mydata delete` waits for its bare "confirm".
@@ -831,7 +832,8 @@ impl Engine {
         // anyone matched: the reply must not tell who uses the bot.
         if who.eq_ignore_ascii_case("all") {
             for m in self.store.checkin_recipients(group.id, now).await? {
-                let exercise = crate::homework::from_template(t, m.id, Some(group.id), by.clone(), now);
+                let exercise =
+                    crate::homework::from_template(t, m.id, Some(group.id), by.clone(), now);
                 self.store.add_homework(&exercise, now).await?;
             }
             return Ok(format!(
@@ -847,7 +849,10 @@ impl Engine {
         } else {
             id.to_owned()
         };
-        if let Some(member) = self.store.member(&MemberRef::new(group.platform, id)).await?
+        if let Some(member) = self
+            .store
+            .member(&MemberRef::new(group.platform, id))
+            .await?
             && self
                 .store
                 .member_groups(member.id)
@@ -1642,9 +1647,8 @@ impl Engine {
                     .confirmations
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                waiting.retain(|_, asked| {
-                    *asked >= now - chrono::Duration::minutes(CONFIRM_MINUTES)
-                });
+                waiting
+                    .retain(|_, asked| *asked >= now - chrono::Duration::minutes(CONFIRM_MINUTES));
                 waiting.insert(sender.member.clone(), now);
                 drop(waiting);
                 Ok(format!(

@@ -59,7 +59,10 @@ pub fn strip_controls(text: &str) -> Cow<'_, str> {
                 }
                 Some(_) => {
                     // ESC, any intermediates (0x20-0x2F), one final byte.
-                    while chars.next_if(|c| ('\u{20}'..='\u{2f}').contains(c)).is_some() {}
+                    while chars
+                        .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                        .is_some()
+                    {}
                     chars.next_if(|c| ('\u{30}'..='\u{7e}').contains(c));
                     continue;
                 }
@@ -137,7 +140,10 @@ mod tests {
     fn ordinary_text_is_borrowed_and_keeps_line_breaks() {
         let text = "line one\nline two\twith a tab, ünïcödé and emoji 🌱";
         assert!(matches!(strip_controls(text), Cow::Borrowed(_)));
-        assert_eq!(one_line(text), "line one line two with a tab, ünïcödé and emoji 🌱");
+        assert_eq!(
+            one_line(text),
+            "line one line two with a tab, ünïcödé and emoji 🌱"
+        );
     }
 
     #[test]

@@ -452,7 +452,9 @@ async fn test_homework_take_add_done_skip_and_moderators_see_only_counts() {
         .await
         .unwrap();
     assert!(
-        assigned[0].text.contains("to this group's members who get check-ins")
+        assigned[0]
+            .text
+            .contains("to this group's members who get check-ins")
             && !assigned[0].text.contains('1'),
         "no count, so nobody can tell who uses the bot: {}",
         assigned[0].text

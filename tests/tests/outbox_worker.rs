@@ -181,10 +181,7 @@ async fn test_permanent_failure_kills_an_ordinary_message_but_never_a_crisis_one
     for d in &mut batch {
         d.group = Some(group.id);
     }
-    store
-        .enqueue(&batch, clock.now())
-        .await
-        .unwrap();
+    store.enqueue(&batch, clock.now()).await.unwrap();
     let sink = Arc::new(ScriptedPlatform::new(|_, _| DeliveryResult::Permanent {
         error: "user blocks DMs".into(),
     }));

@@ -277,7 +277,10 @@ async fn test_mydata_delete_leaves_nothing_that_names_or_quotes_the_member() {
         let asked = w.cmd(None, &z, "mydata", "delete").await;
         assert!(asked.contains("confirm"), "{asked}");
         let done = w.dm(&z, "confirm").await;
-        assert!(done.starts_with("Done."), "a bare confirm goes ahead: {done}");
+        assert!(
+            done.starts_with("Done."),
+            "a bare confirm goes ahead: {done}"
+        );
         let dump = w.db.dump().await;
         let left = traces_in(&dump, &ZED_TRACES);
         assert!(left.is_empty(), "{left:?} left after the delete");
@@ -323,12 +326,20 @@ async fn test_deleting_data_never_ends_an_open_alert() {
 
         // Once resolved, it is anonymised and the member is gone.
         let m = moderator(A);
-        w.cmd(Some(A), &m, "alert", &format!("resolve {} reached them", open[0].id))
-            .await;
+        w.cmd(
+            Some(A),
+            &m,
+            "alert",
+            &format!("resolve {} reached them", open[0].id),
+        )
+        .await;
         w.deliver_all().await;
         let dump = w.db.dump().await;
         let left = traces_in(&dump, &ZED_TRACES);
-        assert!(left.is_empty(), "{left:?} left after the alert was resolved");
+        assert!(
+            left.is_empty(),
+            "{left:?} left after the alert was resolved"
+        );
         let all = w.store.alerts(a, false).await.unwrap();
         assert!(all[0].anonymised_at.is_some() && all[0].message_link.is_none());
         w.db.remove().await;
@@ -354,10 +365,7 @@ async fn test_crisis_words_as_a_checkin_answer_alert_the_checkins_group() {
         );
         let support = w
             .store
-            .delivery(&format!(
-                "alert-{}-opened-imminent-member",
-                alerts[0].id
-            ))
+            .delivery(&format!("alert-{}-opened-imminent-member", alerts[0].id))
             .await
             .unwrap()
             .expect("support through the outbox");
@@ -390,7 +398,10 @@ async fn test_crisis_words_as_a_checkin_answer_alert_the_checkins_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_a_crisis_after_a_very_long_text_is_still_read() {
     for w in worlds().await {
-        let long = format!("{} I want to kill myself", "ordinary words here ".repeat(900));
+        let long = format!(
+            "{} I want to kill myself",
+            "ordinary words here ".repeat(900)
+        );
         w.say(A, &sender("@long:example.org", "L", false), &long)
             .await;
         let a = w.group_id(A).await;
@@ -413,9 +424,18 @@ async fn test_homework_assign_reaches_only_the_group_and_tells_nothing() {
         w.cmd(Some(B), &outa, "privacy", "checkins on").await;
         let m = moderator(A);
         let mut answers = Vec::new();
-        for who in ["@ina:example.org", "@outa:example.org", "@nobody:example.org"] {
+        for who in [
+            "@ina:example.org",
+            "@outa:example.org",
+            "@nobody:example.org",
+        ] {
             let said = w
-                .cmd(Some(A), &m, "homework", &format!("assign {who} social-activity"))
+                .cmd(
+                    Some(A),
+                    &m,
+                    "homework",
+                    &format!("assign {who} social-activity"),
+                )
                 .await;
             answers.push(said.replace(&who.replace('@', "@\u{200B}"), "WHO"));
         }
@@ -436,8 +456,14 @@ async fn test_homework_assign_reaches_only_the_group_and_tells_nothing() {
             }
         };
         assert_eq!(has("@ina:example.org").await, 1);
-        assert_eq!(has("@outa:example.org").await, 0, "not another group's member");
-        let all = w.cmd(Some(A), &m, "homework", "assign all social-activity").await;
+        assert_eq!(
+            has("@outa:example.org").await,
+            0,
+            "not another group's member"
+        );
+        let all = w
+            .cmd(Some(A), &m, "homework", "assign all social-activity")
+            .await;
         assert!(!all.chars().any(|c| c.is_ascii_digit()), "no count: {all}");
         // One member with exercises: no totals about them.
         let stats = w.cmd(Some(A), &m, "stats", "").await;
@@ -451,7 +477,12 @@ async fn test_member_text_is_cleaned_and_cuts_are_told() {
     for w in worlds().await {
         let z = zed();
         let tz = w
-            .cmd(None, &z, "timezone", "Mars/Base\u{1b}]0;pwned\u{7}\u{1b}[2J")
+            .cmd(
+                None,
+                &z,
+                "timezone",
+                "Mars/Base\u{1b}]0;pwned\u{7}\u{1b}[2J",
+            )
             .await;
         assert!(!tz.chars().any(|c| c.is_control() && c != '\n'), "{tz:?}");
         let unknown = w.cmd(None, &z, "\u{1b}[31mred", "").await;

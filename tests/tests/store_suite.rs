@@ -857,15 +857,27 @@ async fn test_member_delete_removes_everything_about_them(store: Arc<dyn Store>)
             .unwrap()
             .is_none()
     );
-    assert!(store.member_data(m.id).await.unwrap().map_or(true, |d| d.member.display_name.is_empty()));
+    assert!(
+        store
+            .member_data(m.id)
+            .await
+            .unwrap()
+            .map_or(true, |d| d.member.display_name.is_empty())
+    );
     let kept = store.alerts(g, false).await.unwrap();
     assert_eq!(kept.len(), 1, "moderators keep an anonymised record");
     assert!(kept[0].anonymised_at.is_some());
     assert_eq!(
-        (kept[0].message_link.as_deref(), kept[0].resolution_note.as_deref()),
+        (
+            kept[0].message_link.as_deref(),
+            kept[0].resolution_note.as_deref()
+        ),
         (None, None)
     );
-    assert_eq!(store.delete_member(m.id, t(3)).await.unwrap(), Erasure::Erased);
+    assert_eq!(
+        store.delete_member(m.id, t(3)).await.unwrap(),
+        Erasure::Erased
+    );
     let kept = store.member_data(keep.id).await.unwrap().unwrap();
     assert_eq!(
         (kept.checkins.len(), kept.homework.len()),
@@ -1194,9 +1206,20 @@ async fn test_prune_deletes_only_long_settled_deliveries(store: Arc<dyn Store>) 
         .await
         .unwrap();
     let claims = claim(&store, Platform::Matrix, Lane::Normal, t(0), 4).await;
-    let by_key = |k: &str| claims.iter().find(|c| c.delivery.idempotency_key == k).unwrap();
-    store.mark_delivered(&[by_key("old").clone()], t(1_000)).await.unwrap();
-    store.mark_delivered(&[by_key("new").clone()], t(9_000)).await.unwrap();
+    let by_key = |k: &str| {
+        claims
+            .iter()
+            .find(|c| c.delivery.idempotency_key == k)
+            .unwrap()
+    };
+    store
+        .mark_delivered(&[by_key("old").clone()], t(1_000))
+        .await
+        .unwrap();
+    store
+        .mark_delivered(&[by_key("new").clone()], t(9_000))
+        .await
+        .unwrap();
     store
         .fail_delivery(by_key("dead"), "gone", FailureAction::Dead)
         .await
@@ -1213,7 +1236,10 @@ async fn test_prune_deletes_only_long_settled_deliveries(store: Arc<dyn Store>) 
     assert_eq!(store.prune_deliveries(t(5_000), t(-1)).await.unwrap(), 1);
     assert!(store.delivery("old").await.unwrap().is_none());
     for kept in ["new", "waiting", "dead"] {
-        assert!(store.delivery(kept).await.unwrap().is_some(), "{kept} pruned");
+        assert!(
+            store.delivery(kept).await.unwrap().is_some(),
+            "{kept} pruned"
+        );
     }
     assert_eq!(store.prune_deliveries(t(5_000), t(1)).await.unwrap(), 1);
     assert!(store.delivery("dead").await.unwrap().is_none());
