@@ -1021,9 +1021,29 @@ impl Lexicon {
                 signals: Vec::new(),
             };
         }
-        with_tokens(text, |words, tokens, keys| {
+        let (joined, gaps) = with_tokens(text, false, |words, tokens, keys| {
+            let a = self.weigh(text, words, tokens, keys);
+            (a, words.had_invisible_gaps())
+        });
+        if !gaps {
+            return joined;
+        }
+        // Invisible characters hide inside words ("su\u{200B}icide") but
+        // also stand in for spaces ("I\u{200B}want\u{200B}to\u{200B}die"),
+        // and nothing in the text says which: read it both ways and keep
+        // the more serious reading (the joined one on a tie, so its
+        // signals are the ones explained).
+        let mut spaced = with_tokens(text, true, |words, tokens, keys| {
             self.weigh(text, words, tokens, keys)
-        })
+        });
+        if spaced.level > joined.level {
+            spaced
+                .signals
+                .push("invisible characters read as spaces".to_owned());
+            spaced
+        } else {
+            joined
+        }
     }
 
     /// A quick look that settles most ordinary messages: true only when
@@ -1563,7 +1583,7 @@ mod tests {
     /// Whether the full path finds any pattern in `text`.
     fn finds_something(text: &str) -> bool {
         let lexicon = Lexicon::get();
-        with_tokens(text, |_, tokens, keys| {
+        with_tokens(text, false, |_, tokens, keys| {
             !lexicon.find(tokens, keys).is_empty()
         })
     }
