@@ -418,6 +418,7 @@ impl Chunker {
         self.out.text = (text.as_ptr() as usize, text.len());
         self.chunk.clear();
         self.pending.clear();
+        self.pending_dot = false;
         self.feed(text);
     }
 
@@ -465,6 +466,10 @@ struct Chunker {
     /// Single letters (and '.' for a dot between them) waiting to see
     /// whether they spell a word.
     pending: Vec<char>,
+    /// Whether `pending` has a '.': kept beside it because searching it
+    /// after every chunk made a long run of spelt-out letters ("k i l l
+    /// k i l l …") take time in the square of its length.
+    pending_dot: bool,
     /// The word being built, reused between words.
     word_buf: String,
     /// Whether invisible characters ([`invisible_gap`]) end a chunk, as a
@@ -542,7 +547,7 @@ impl Chunker {
                     self.word(".");
                 }
             }
-            if !self.pending.is_empty() && self.pending.contains(&'.') {
+            if self.pending_dot {
                 self.flush_pending();
             }
         }
@@ -640,7 +645,7 @@ impl Chunker {
         }
         self.word_buf = word;
         // A dotted run ("k.i.l.l") never spans a space.
-        if self.pending.contains(&'.') {
+        if self.pending_dot {
             self.flush_pending();
         }
     }
@@ -658,6 +663,7 @@ impl Chunker {
         // A dot between single letters ("k.i.l.l") keeps the run going.
         if word == "." && self.pending.last().is_some_and(|&c| c != '.') {
             self.pending.push('.');
+            self.pending_dot = true;
             return;
         }
         if !self.pending.is_empty() {
@@ -674,6 +680,7 @@ impl Chunker {
         if self.pending.is_empty() {
             return;
         }
+        self.pending_dot = false;
         if let [c] = self.pending[..]
             && c.is_ascii_lowercase()
         {
