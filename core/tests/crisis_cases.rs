@@ -174,3 +174,82 @@ fn test_new_patterns_keep_ordinary_talk_quiet() {
         ),
     ]);
 }
+
+/// Regression: zero-width spaces used instead of spaces read as one long
+/// word, so "I\u{200B}want\u{200B}to\u{200B}die" was `none`.
+#[test]
+fn test_invisible_characters_between_words_are_read_as_spaces() {
+    let invisible = [
+        ('\u{200B}', "zero-width space"),
+        ('\u{200C}', "zero-width non-joiner"),
+        ('\u{200D}', "zero-width joiner"),
+        ('\u{2060}', "word joiner"),
+        ('\u{FEFF}', "byte-order mark"),
+        ('\u{00AD}', "soft hyphen"),
+        ('\u{180E}', "Mongolian vowel separator"),
+        ('\u{3164}', "Hangul filler"),
+    ];
+    let mut wrong = Vec::new();
+    for (c, name) in invisible {
+        for (words, want) in [
+            (&["I", "want", "to", "die"][..], Level::Urgent),
+            (
+                &["i", "am", "going", "to", "kill", "myself", "tonight"],
+                Level::Imminent,
+            ),
+            (&["nobody", "would", "miss", "me"], Level::Concern),
+            // Read as spaces, context still sets signals aside.
+            (&["I", "would", "never", "kill", "myself"], Level::None),
+            (&["my", "brother", "is", "suicidal"], Level::None),
+            (&["lovely", "weather", "today"], Level::None),
+        ] {
+            let text = words.join(&c.to_string());
+            let got = assess(&text);
+            if got.level != want {
+                wrong.push(format!("{name}: {text:?}: want {want:?}, got {got:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Zero-width characters inside a word still join it, also when the same
+/// message has them between words.
+#[test]
+fn test_invisible_characters_inside_words_still_join_them() {
+    check(&[
+        ("i am su\u{200B}ici\u{200B}dal", Level::Urgent),
+        ("kill my\u{2060}self", Level::Urgent),
+        ("k\u{00AD}i\u{00AD}l\u{00AD}l myself", Level::Urgent),
+        ("\u{FEFF}I want to d\u{200D}ie", Level::Urgent),
+        (
+            "I\u{200B}want\u{200B}to\u{200B}die\u{200B}tonight and kil\u{200C}l my\u{200C}self",
+            Level::Imminent,
+        ),
+    ]);
+}
+
+/// Spaces other than U+0020 separate words like it does.
+#[test]
+fn test_unicode_spaces_separate_words() {
+    let spaces = ['\u{00A0}', '\u{1680}', '\u{202F}', '\u{205F}', '\u{3000}']
+        .into_iter()
+        .chain('\u{2000}'..='\u{200A}');
+    let mut wrong = Vec::new();
+    for c in spaces {
+        for (words, want) in [
+            (&["I", "want", "to", "die"][..], Level::Urgent),
+            (&["I", "would", "never", "kill", "myself"], Level::None),
+        ] {
+            let text = words.join(&c.to_string());
+            let got = assess(&text);
+            if got.level != want {
+                wrong.push(format!(
+                    "U+{:04X}: {text:?}: want {want:?}, got {got:?}",
+                    c as u32
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -1,5 +1,7 @@
 //! Crisis detector benchmarks (criterion). Targets: `assess` median ≤ 1 µs
-//! on a typical 100-character message; ≥ 100 MB/s on long text; ordinary
+//! on a typical 100-character message; ≥ 100 MB/s on long text; time
+//! linear in the length of text dense with crisis words (`assess_dense`:
+//! 128 KiB takes about twice as long as 64 KiB, not four times); ordinary
 //! messages through the engine cause no database write.
 //!
 //! `engine/ordinary_message` runs ordinary group messages through
@@ -71,6 +73,53 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// One line, no sentence break, made of `unit` repeated to `bytes`.
+fn dense(unit: &str, bytes: usize) -> String {
+    unit.repeat(bytes.div_ceil(unit.len()))
+}
+
+/// Our own phrases: crisis words with negations, other people, past
+/// tense, recovery, laughter, helping, spelt-out letters and leet, so
+/// every context rule has work to do. No punctuation: the whole text is
+/// one sentence, the worst case for rules that look across a sentence.
+const MIX: &[&str] = &[
+    "i want to die",
+    "im not suicidal",
+    "my friend wants to kill herself",
+    "i was hopeless years ago and therapy helped",
+    "k i l l myself",
+    "goodbye everyone tonight",
+    "i feel like a burden haha",
+    "how do i help someone who is suicidal",
+    "i would never end it",
+    "su1c1de",
+    "i dont want to wake up",
+    "nobody would miss me",
+];
+
+/// Text dense with crisis words at 16, 64 and 128 KiB: the median per size
+/// shows whether time grows with the length or with its square.
+fn dense_text(c: &mut Criterion) {
+    let mixed = MIX.join(" ") + " ";
+    let inputs = [
+        ("repeated_phrase", "i want to die ".to_owned()),
+        ("mixed_phrases", mixed),
+        ("spelt_out_letters", "k i l l ".to_owned()),
+    ];
+    let mut group = c.benchmark_group("assess_dense");
+    group.sample_size(10);
+    for (name, unit) in &inputs {
+        for kib in [16, 64, 128] {
+            let text = dense(unit, kib * 1024);
+            group.throughput(Throughput::Bytes(text.len() as u64));
+            group.bench_function(format!("{name}/{kib}KiB"), |b| {
+                b.iter(|| std::hint::black_box(assess(&text)))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn engine(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -118,5 +167,5 @@ fn engine(c: &mut Criterion) {
     });
 }
 
-criterion_group!(crisis, benches, engine);
+criterion_group!(crisis, benches, dense_text, engine);
 criterion_main!(crisis);

@@ -7,6 +7,7 @@
 //! compared squeezed (runs of a letter collapsed), so "killlll" and "kill"
 //! are alike; patterns are written plainly and squeezed when loaded.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::normalize::{Key, Words, slang, squeeze, with_tokens};
@@ -1021,9 +1022,29 @@ impl Lexicon {
                 signals: Vec::new(),
             };
         }
-        with_tokens(text, |words, tokens, keys| {
+        let (joined, gaps) = with_tokens(text, false, |words, tokens, keys| {
+            let a = self.weigh(text, words, tokens, keys);
+            (a, words.had_invisible_gaps())
+        });
+        if !gaps {
+            return joined;
+        }
+        // Invisible characters hide inside words ("su\u{200B}icide") but
+        // also stand in for spaces ("I\u{200B}want\u{200B}to\u{200B}die"),
+        // and nothing in the text says which: read it both ways and keep
+        // the more serious reading (the joined one on a tie, so its
+        // signals are the ones explained).
+        let mut spaced = with_tokens(text, true, |words, tokens, keys| {
             self.weigh(text, words, tokens, keys)
-        })
+        });
+        if spaced.level > joined.level {
+            spaced
+                .signals
+                .push("invisible characters read as spaces".to_owned());
+            spaced
+        } else {
+            joined
+        }
     }
 
     /// A quick look that settles most ordinary messages: true only when
@@ -1134,6 +1155,7 @@ impl Lexicon {
         let mut give_away = false;
         let mut took = 0;
 
+        let mut context = Context::new(tokens, &self.helping);
         for f in found {
             let phrase = (f.start..f.end)
                 .map(|i| normalized.plain(i))
@@ -1143,7 +1165,7 @@ impl Lexicon {
                 f.kind,
                 Kind::Active | Kind::ActiveGeneric | Kind::Vague | Kind::Passive
             );
-            if needs_context && let Some(reason) = set_aside(tokens, &f, &self.helping) {
+            if needs_context && let Some(reason) = context.set_aside(&f) {
                 signals.push(format!("{reason}: \"{phrase}\""));
                 continue;
             }
@@ -1408,152 +1430,262 @@ fn farewell_to_a_thing(tokens: &[&str], f: &Found) -> bool {
 /// want to die" is not negated.
 const STOPS: &[&str] = &["but", "and", "so", "because", "cause"];
 
-/// Why a signal does not count, if it does not.
-fn set_aside(tokens: &[&str], f: &Found, helping_phrases: &[Vec<String>]) -> Option<&'static str> {
-    let clause_start = tokens[..f.start]
-        .iter()
-        .rposition(|t| *t == ".")
-        .map_or(0, |i| i + 1);
-    let clause_end = tokens[f.end..]
-        .iter()
-        .position(|t| *t == ".")
-        .map_or(tokens.len(), |i| f.end + i);
-    let before = &tokens[clause_start..f.start];
-    let span = &tokens[f.start..f.end];
-    // The words just before the signal, back to a subject or a conjunction.
-    let near: Vec<&str> = before
-        .iter()
-        .rev()
-        .take_while(|t| !listed(SELF, t) && !other(t) && !listed(STOPS, t))
-        .take(3)
-        .copied()
-        .collect();
-    // "I would never hurt myself", "not suicidal", "not going to kill myself".
-    if !listed(NEGATORS, tokens[f.start]) && near.iter().any(|t| listed(NEGATORS, t)) {
-        return Some("negated");
+/// What the context rules know about the text around the signals, worked
+/// out when first needed and shared by every signal that asks.
+///
+/// The rules look back to the start of a signal's sentence, forward to its
+/// end, into the next sentence and (for recovery) to the end of the text.
+/// Scanning that afresh for each signal made a long sentence full of
+/// signals take time in the square of its length (64 KiB of "i want to
+/// die" took seconds); here each sentence is read once, and the text once
+/// more for recovery words, so the time is linear.
+struct Context<'a> {
+    tokens: &'a [&'a str],
+    helping: &'a [Vec<String>],
+    /// Where the sentence breaks (".") are, in order.
+    breaks: Vec<usize>,
+    /// Sentences read so far, by index (the number of breaks before them).
+    clauses: HashMap<usize, Clause>,
+    /// Entry `i`: whether a recovery word that is not negated ("nothing
+    /// helped") stands somewhere from token `i + 1` to the end.
+    recovery_after: Option<Vec<bool>>,
+}
+
+/// One sentence, read once for everything the context rules ask of it.
+struct Clause {
+    /// Its tokens are `start..end`; `end` is a break or the end of text.
+    start: usize,
+    end: usize,
+    /// Entry `i`: the nearest subject before token `start + i`, back to
+    /// the start of the sentence: `Some(true)` the writer, `Some(false)`
+    /// someone else.
+    subject: Vec<Option<bool>>,
+    /// The first past-tense marker (`end` if none).
+    first_past: usize,
+    /// The last "until"/"til"/"till", if any.
+    last_until: Option<usize>,
+    /// Whether a helping phrase is in it.
+    helping: bool,
+    /// Whether there is laughter in it.
+    laughing: bool,
+}
+
+impl<'a> Context<'a> {
+    fn new(tokens: &'a [&'a str], helping: &'a [Vec<String>]) -> Context<'a> {
+        let breaks = (0..tokens.len()).filter(|&i| tokens[i] == ".").collect();
+        count_work(tokens.len());
+        Context {
+            tokens,
+            helping,
+            breaks,
+            clauses: HashMap::new(),
+            recovery_after: None,
+        }
     }
-    // "cut myself a slice", "cut myself off", "cut myself some slack".
-    if tokens[f.start] == "cut"
-        && span.last() == Some(&"myself")
-        && tokens
-            .get(f.end)
-            .is_some_and(|t| ["a", "some", "of", "slack", "short", "fre"].contains(t))
-    {
-        return Some("not self-harm");
+
+    /// The index of the sentence that token `at` (not a break) is in.
+    fn clause_of(&self, at: usize) -> usize {
+        self.breaks.partition_point(|&b| b < at)
     }
-    // "kms" after a number is kilometres.
-    if tokens[f.start] == "kms"
-        && f.start > 0
-        && tokens[f.start - 1].chars().all(|c| c.is_ascii_digit())
-    {
-        return Some("a distance");
-    }
-    // "overdosed on christmas cookies".
-    if tokens[f.start].starts_with("overdos")
-        && tokens.get(f.end) == Some(&"on")
-        && tokens.get(f.end + 1).is_none_or(|t| !listed(DRUGS, t))
-    {
-        return Some("a figure of speech");
-    }
-    // "my laptop unalived itself", "the boss unalived him".
-    if f.kind == Kind::ActiveGeneric && tokens.get(f.end).is_some_and(|t| listed(OBJECTS, t)) {
-        return Some("other person");
-    }
-    // "can't see a way forward with this spreadsheet", "disappear under my
-    // duvet until monday": about a thing, or for a while.
-    if f.kind == Kind::Passive
-        && tokens.get(f.end) == Some(&"with")
-        && tokens
-            .get(f.end + 1)
-            .is_some_and(|t| matches!(*t, "this" | "the" | "that"))
-    {
-        return Some("about something else");
-    }
-    if f.kind == Kind::Passive
-        && tokens[f.end - 1].starts_with("disap")
-        && tokens[f.end..clause_end]
-            .iter()
-            .any(|t| matches!(*t, "until" | "til" | "till"))
-    {
-        return Some("for a while");
-    }
-    // "ending it with my boyfriend": a relationship.
-    if f.kind == Kind::Vague && tokens.get(f.end) == Some(&"with") {
-        return Some("a relationship");
-    }
-    // "hopeless at maths", "hopeless about the football" (but not "about
-    // everything").
-    if tokens[f.start].starts_with("hopeles")
-        && tokens.get(f.end).is_some_and(|t| listed(NOT_LIFE, t))
-        && tokens.get(f.end + 1..f.end + 3).is_some_and(|w| {
-            !w.iter()
-                .any(|t| matches!(*t, "everything" | "life" | "myself" | "future"))
-        })
-    {
-        return Some("about something else");
-    }
-    // "omg i want to die 😂": laughter in the sentence, for the generic
-    // phrases only (never "kill myself").
-    if matches!(f.kind, Kind::ActiveGeneric | Kind::Passive)
-        && tokens[clause_start..clause_end.min(tokens.len())]
-            .iter()
-            .chain(
-                tokens
-                    .get(clause_end + 1..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .take_while(|t| **t != "."),
-            )
-            .any(|t| listed(LAUGHING, t))
-    {
-        return Some("laughing");
-    }
-    // "suicide prevention": the noun as a topic (never "suicidal").
-    if tokens[f.start] == "suicide" && tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t)) {
-        return Some("a topic");
-    }
-    // A pattern with "me", "my" or "myself" in it is about the writer.
-    let first_person_span = span.iter().any(|t| listed(SELF, t));
-    let generic = matches!(f.kind, Kind::ActiveGeneric | Kind::Passive | Kind::Vague);
-    if generic && !first_person_span {
-        // The nearest subject before the signal, in its clause, decides
-        // whose it is; none means the writer (chat drops "I").
-        let subject = before.iter().rev().find_map(|t| {
-            if listed(SELF, t) {
-                Some(true)
-            } else if other(t) {
-                Some(false)
-            } else {
-                None
+
+    /// Sentence `index`, read on first use.
+    fn clause(&mut self, index: usize) -> &Clause {
+        let (tokens, helping, breaks) = (self.tokens, self.helping, &self.breaks);
+        self.clauses.entry(index).or_insert_with(|| {
+            let start = if index == 0 { 0 } else { breaks[index - 1] + 1 };
+            let end = breaks.get(index).copied().unwrap_or(tokens.len());
+            let clause = &tokens[start..end];
+            count_work(clause.len());
+            let mut subject = Vec::with_capacity(clause.len() + 1);
+            subject.push(None);
+            for t in clause {
+                let last = *subject.last().expect("starts with one");
+                subject.push(if listed(SELF, t) {
+                    Some(true)
+                } else if other(t) {
+                    Some(false)
+                } else {
+                    last
+                });
             }
+            Clause {
+                start,
+                end,
+                subject,
+                first_past: clause
+                    .iter()
+                    .position(|t| listed(PAST, t))
+                    .map_or(end, |i| start + i),
+                last_until: clause
+                    .iter()
+                    .rposition(|t| matches!(*t, "until" | "til" | "till"))
+                    .map(|i| start + i),
+                helping: helping.iter().any(|phrase| {
+                    clause
+                        .windows(phrase.len())
+                        .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
+                }),
+                laughing: clause.iter().any(|t| listed(LAUGHING, t)),
+            }
+        })
+    }
+
+    /// Whether a recovery word that is not negated follows token `end`:
+    /// right at `end` it counts whatever came before it.
+    fn recovered_after(&mut self, end: usize) -> bool {
+        let tokens = self.tokens;
+        if tokens.get(end).is_some_and(|t| listed(RECOVERY, t)) {
+            return true;
+        }
+        let after = self.recovery_after.get_or_insert_with(|| {
+            count_work(tokens.len());
+            let mut after = vec![false; tokens.len() + 1];
+            for i in (1..tokens.len()).rev() {
+                after[i - 1] = after[i]
+                    || (listed(RECOVERY, tokens[i])
+                        && !listed(NEGATORS, tokens[i - 1])
+                        && !matches!(tokens[i - 1], "nothing" | "nobody"));
+            }
+            after
         });
-        if subject == Some(false) {
+        after.get(end).copied().unwrap_or(false)
+    }
+
+    /// Why a signal does not count, if it does not.
+    fn set_aside(&mut self, f: &Found) -> Option<&'static str> {
+        let tokens = self.tokens;
+        let index = self.clause_of(f.start);
+        let clause = self.clause(index);
+        // No pattern spans a break, so the signal's sentence ends at the
+        // first break after it.
+        let (clause_start, clause_end) = (clause.start, clause.end);
+        let before = &tokens[clause_start..f.start];
+        let span = &tokens[f.start..f.end];
+        // The words just before the signal, back to a subject or a conjunction.
+        let near: Vec<&str> = before
+            .iter()
+            .rev()
+            .take_while(|t| !listed(SELF, t) && !other(t) && !listed(STOPS, t))
+            .take(3)
+            .copied()
+            .collect();
+        // "I would never hurt myself", "not suicidal", "not going to kill myself".
+        if !listed(NEGATORS, tokens[f.start]) && near.iter().any(|t| listed(NEGATORS, t)) {
+            return Some("negated");
+        }
+        // "cut myself a slice", "cut myself off", "cut myself some slack".
+        if tokens[f.start] == "cut"
+            && span.last() == Some(&"myself")
+            && tokens
+                .get(f.end)
+                .is_some_and(|t| ["a", "some", "of", "slack", "short", "fre"].contains(t))
+        {
+            return Some("not self-harm");
+        }
+        // "kms" after a number is kilometres.
+        if tokens[f.start] == "kms"
+            && f.start > 0
+            && tokens[f.start - 1].chars().all(|c| c.is_ascii_digit())
+        {
+            return Some("a distance");
+        }
+        // "overdosed on christmas cookies".
+        if tokens[f.start].starts_with("overdos")
+            && tokens.get(f.end) == Some(&"on")
+            && tokens.get(f.end + 1).is_none_or(|t| !listed(DRUGS, t))
+        {
+            return Some("a figure of speech");
+        }
+        // "my laptop unalived itself", "the boss unalived him".
+        if f.kind == Kind::ActiveGeneric && tokens.get(f.end).is_some_and(|t| listed(OBJECTS, t)) {
             return Some("other person");
         }
-        let clause = &tokens[clause_start..clause_end];
-        let helping = helping_phrases.iter().any(|phrase| {
-            clause
-                .windows(phrase.len())
-                .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
-        });
-        if subject.is_none() && helping {
-            return Some("helping someone else");
+        // "can't see a way forward with this spreadsheet", "disappear under my
+        // duvet until monday": about a thing, or for a while.
+        if f.kind == Kind::Passive
+            && tokens.get(f.end) == Some(&"with")
+            && tokens
+                .get(f.end + 1)
+                .is_some_and(|t| matches!(*t, "this" | "the" | "that"))
+        {
+            return Some("about something else");
         }
+        if f.kind == Kind::Passive
+            && tokens[f.end - 1].starts_with("disap")
+            && clause.last_until.is_some_and(|u| u >= f.end)
+        {
+            return Some("for a while");
+        }
+        // "ending it with my boyfriend": a relationship.
+        if f.kind == Kind::Vague && tokens.get(f.end) == Some(&"with") {
+            return Some("a relationship");
+        }
+        // "hopeless at maths", "hopeless about the football" (but not "about
+        // everything").
+        if tokens[f.start].starts_with("hopeles")
+            && tokens.get(f.end).is_some_and(|t| listed(NOT_LIFE, t))
+            && tokens.get(f.end + 1..f.end + 3).is_some_and(|w| {
+                !w.iter()
+                    .any(|t| matches!(*t, "everything" | "life" | "myself" | "future"))
+            })
+        {
+            return Some("about something else");
+        }
+        let (subject, helping, first_past) = (
+            clause.subject[f.start - clause_start],
+            clause.helping,
+            clause.first_past,
+        );
+        // "omg i want to die 😂": laughter in the sentence or the next one,
+        // for the generic phrases only (never "kill myself").
+        if matches!(f.kind, Kind::ActiveGeneric | Kind::Passive)
+            && (self.clause(index).laughing
+                || (clause_end < tokens.len() && self.clause(index + 1).laughing))
+        {
+            return Some("laughing");
+        }
+        // "suicide prevention": the noun as a topic (never "suicidal").
+        if tokens[f.start] == "suicide" && tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t))
+        {
+            return Some("a topic");
+        }
+        // A pattern with "me", "my" or "myself" in it is about the writer.
+        let first_person_span = span.iter().any(|t| listed(SELF, t));
+        let generic = matches!(f.kind, Kind::ActiveGeneric | Kind::Passive | Kind::Vague);
+        if generic && !first_person_span {
+            // The nearest subject before the signal, in its clause, decides
+            // whose it is; none means the writer (chat drops "I").
+            if subject == Some(false) {
+                return Some("other person");
+            }
+            if subject.is_none() && helping {
+                return Some("helping someone else");
+            }
+        }
+        // "I was suicidal in college but I'm in a much better place now": a
+        // past marker before the signal and a recovery word after it.
+        // The recovery may be told in a later sentence ("…therapy helped"),
+        // but not negated ("nothing helped").
+        if first_past < f.start && self.recovered_after(f.end) {
+            return Some("past, recovered");
+        }
+        None
     }
-    // "I was suicidal in college but I'm in a much better place now": a
-    // past marker before the signal and a recovery word after it.
-    // The recovery may be told in a later sentence ("…therapy helped"),
-    // but not negated ("nothing helped").
-    let rest = &tokens[f.end..];
-    let recovered = rest.iter().enumerate().any(|(i, t)| {
-        listed(RECOVERY, t)
-            && (i == 0
-                || !listed(NEGATORS, rest[i - 1]) && !matches!(rest[i - 1], "nothing" | "nobody"))
-    });
-    if before.iter().any(|t| listed(PAST, t)) && recovered {
-        return Some("past, recovered");
-    }
-    None
+}
+
+/// Counts tokens read by the context rules, for the test that keeps them
+/// linear.
+#[cfg(test)]
+fn count_work(tokens: usize) {
+    WORK.with(|w| w.set(w.get() + tokens));
+}
+
+#[cfg(not(test))]
+fn count_work(_: usize) {}
+
+#[cfg(test)]
+thread_local! {
+    static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
@@ -1563,7 +1695,7 @@ mod tests {
     /// Whether the full path finds any pattern in `text`.
     fn finds_something(text: &str) -> bool {
         let lexicon = Lexicon::get();
-        with_tokens(text, |_, tokens, keys| {
+        with_tokens(text, false, |_, tokens, keys| {
             !lexicon.find(tokens, keys).is_empty()
         })
     }
@@ -1613,6 +1745,34 @@ mod tests {
             "I'm so tired of life",
         ] {
             assert!(!lexicon.surely_quiet(text), "{text}");
+        }
+    }
+
+    /// Regression: each signal scanned its sentence and the rest of the
+    /// text again, so a long line full of signals took time in the square
+    /// of its length. The context rules now read each token a bounded
+    /// number of times, however many signals there are.
+    #[test]
+    fn context_rules_read_dense_text_in_linear_work() {
+        let lexicon = Lexicon::get();
+        for unit in [
+            "i want to die ",
+            "i want to die. ",
+            "i was suicidal and im not suicidal now but my friend is hopeless haha and therapy helped ",
+            "how do i help someone who is suicidal until ",
+        ] {
+            for repeats in [200, 2000] {
+                let text = unit.repeat(repeats);
+                let tokens = with_tokens(&text, false, |_, tokens, _| tokens.len());
+                WORK.with(|w| w.set(0));
+                let signals = lexicon.assess(&text).signals.len();
+                let work = WORK.with(|w| w.get());
+                assert!(signals >= repeats, "{unit:?}: only {signals} signals");
+                assert!(
+                    work <= 3 * tokens,
+                    "{unit:?} x{repeats}: {work} tokens read for {tokens}"
+                );
+            }
         }
     }
 

@@ -56,13 +56,24 @@ fn confusable(c: char) -> Option<char> {
     })
 }
 
-/// Characters that are invisible or only decorate a letter.
-fn invisible(c: char) -> bool {
+/// Invisible characters that take no room: zero-width spaces and joiners,
+/// the word joiner, the byte-order mark, soft hyphens, direction marks,
+/// fillers, variation selectors and tags. (Hangul fillers U+3164 and U+FFA0
+/// become U+1160 under NFKC.) They can hide inside a word ("su\u{200B}icide")
+/// or stand in for the spaces between words ("I\u{200B}want\u{200B}to…"),
+/// so the text is read both ways (see [`with_tokens`]).
+fn invisible_gap(c: char) -> bool {
     matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        '\u{00AD}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
         | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
-        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}'
-        | '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
+}
+
+/// Combining marks, which only decorate the letter before them: always
+/// dropped, never a space.
+fn mark(c: char) -> bool {
+    matches!(c,
+        '\u{034F}' | '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
         | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
 
@@ -120,6 +131,9 @@ pub struct Words {
     /// Whether reading ASCII text changed a word beyond case and
     /// punctuation: leet, letters joined, shorthand spelt out.
     disguised: bool,
+    /// Whether the text had invisible characters that might stand for
+    /// spaces ([`invisible_gap`]).
+    gaps: bool,
 }
 
 /// A word's length and first eight bytes: comparing two of these settles
@@ -170,6 +184,12 @@ impl Words {
         self.disguised
     }
 
+    /// Whether the text had invisible characters that might stand for
+    /// spaces: then it is worth reading again with them as spaces.
+    pub fn had_invisible_gaps(&self) -> bool {
+        self.gaps
+    }
+
     /// Number of words.
     pub fn len(&self) -> usize {
         self.squeezed_spans.len()
@@ -189,6 +209,7 @@ impl Words {
     /// Empties the words, keeping the buffers, sized for `len` bytes.
     fn clear(&mut self, len: usize) {
         self.disguised = false;
+        self.gaps = false;
         self.plain.clear();
         self.plain_spans.clear();
         self.squeezed.clear();
@@ -357,10 +378,17 @@ thread_local! {
 
 /// Normalises `text` and hands `f` the words, the squeezed words (the
 /// tokens matching uses) and their keys, reusing this thread's buffers.
-pub fn with_tokens<R>(text: &str, f: impl FnOnce(&Words, &[&str], &[Key]) -> R) -> R {
+/// Invisible characters ([`invisible_gap`]) are dropped, joining what they
+/// split, or with `gaps_as_spaces` read as spaces.
+pub fn with_tokens<R>(
+    text: &str,
+    gaps_as_spaces: bool,
+    f: impl FnOnce(&Words, &[&str], &[Key]) -> R,
+) -> R {
     let (mut chunker, spare, mut keys) =
         SCRATCH.with(|s| s.borrow_mut().take()).unwrap_or_default();
     chunker.out.keep_plain = true;
+    chunker.gaps_as_spaces = gaps_as_spaces;
     chunker.run(text);
     let mut tokens: Vec<&str> = spare;
     let out = &chunker.out;
@@ -390,6 +418,7 @@ impl Chunker {
         self.out.text = (text.as_ptr() as usize, text.len());
         self.chunk.clear();
         self.pending.clear();
+        self.pending_dot = false;
         self.feed(text);
     }
 
@@ -401,7 +430,14 @@ impl Chunker {
             chunker.ascii_text(text);
         } else {
             for c in text.nfkc() {
-                if invisible(c) {
+                if invisible_gap(c) {
+                    chunker.out.gaps = true;
+                    if chunker.gaps_as_spaces {
+                        chunker.end_chunk();
+                    }
+                    continue;
+                }
+                if mark(c) {
                     continue;
                 }
                 if let Some(word) = emoji_word(c) {
@@ -430,8 +466,15 @@ struct Chunker {
     /// Single letters (and '.' for a dot between them) waiting to see
     /// whether they spell a word.
     pending: Vec<char>,
+    /// Whether `pending` has a '.': kept beside it because searching it
+    /// after every chunk made a long run of spelt-out letters ("k i l l
+    /// k i l l …") take time in the square of its length.
+    pending_dot: bool,
     /// The word being built, reused between words.
     word_buf: String,
+    /// Whether invisible characters ([`invisible_gap`]) end a chunk, as a
+    /// space would, rather than being dropped.
+    gaps_as_spaces: bool,
 }
 
 impl Chunker {
@@ -504,7 +547,7 @@ impl Chunker {
                     self.word(".");
                 }
             }
-            if !self.pending.is_empty() && self.pending.contains(&'.') {
+            if self.pending_dot {
                 self.flush_pending();
             }
         }
@@ -602,7 +645,7 @@ impl Chunker {
         }
         self.word_buf = word;
         // A dotted run ("k.i.l.l") never spans a space.
-        if self.pending.contains(&'.') {
+        if self.pending_dot {
             self.flush_pending();
         }
     }
@@ -620,6 +663,7 @@ impl Chunker {
         // A dot between single letters ("k.i.l.l") keeps the run going.
         if word == "." && self.pending.last().is_some_and(|&c| c != '.') {
             self.pending.push('.');
+            self.pending_dot = true;
             return;
         }
         if !self.pending.is_empty() {
@@ -636,6 +680,7 @@ impl Chunker {
         if self.pending.is_empty() {
             return;
         }
+        self.pending_dot = false;
         if let [c] = self.pending[..]
             && c.is_ascii_lowercase()
         {
