@@ -63,6 +63,17 @@ fn bot(args: &[&str], cwd: &Path) -> Command {
     command
 }
 
+/// Writes `toml` to `name` in `dir` and runs check-config on it.
+fn check_config(dir: &Dir, name: &str, toml: &str) -> Output {
+    let path = dir.0.join(name);
+    std::fs::write(&path, toml).unwrap();
+    run(
+        &["check-config", "--config", path.to_str().unwrap()],
+        "",
+        &dir.0,
+    )
+}
+
 fn run(args: &[&str], stdin: &str, cwd: &Path) -> Output {
     let mut child = bot(args, cwd)
         .stdin(Stdio::piped())
@@ -187,19 +198,13 @@ fn test_console_survives_bad_input_bytes_and_blank_lines() {
 #[test]
 fn test_check_config_names_all_three_mistakes_and_exits_one() {
     let dir = Dir::new();
-    let path = dir.0.join("bad.toml");
-    std::fs::write(
-        &path,
-        format!(
+    let out = check_config(
+        &dir,
+        "bad.toml",
+        &format!(
             "[database]\nurl = \"sqlite://{}/bad.db\"\n[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"demo\"\nregion = \"US\"\ncheckin = {{ cron = \"every morning\", timezone = \"Mars/Base\" }}\ncolour = \"blue\"\n",
             dir.0.display()
         ),
-    )
-    .unwrap();
-    let out = run(
-        &["check-config", "--config", path.to_str().unwrap()],
-        "",
-        &dir.0,
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -223,19 +228,13 @@ fn test_check_config_names_all_three_mistakes_and_exits_one() {
 #[test]
 fn test_check_config_refuses_a_checkin_every_second_naming_the_key() {
     let dir = Dir::new();
-    let path = dir.0.join("often.toml");
-    std::fs::write(
-        &path,
-        format!(
+    let out = check_config(
+        &dir,
+        "often.toml",
+        &format!(
             "[database]\nurl = \"sqlite://{}/often.db\"\n[console]\nenabled = true\n[[groups]]\nplatform = \"console\"\nid = \"demo\"\nregion = \"US\"\ncheckin = {{ cron = \"* * * * * *\", timezone = \"UTC\" }}\n",
             dir.0.display()
         ),
-    )
-    .unwrap();
-    let out = run(
-        &["check-config", "--config", path.to_str().unwrap()],
-        "",
-        &dir.0,
     );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);

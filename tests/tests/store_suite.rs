@@ -862,7 +862,7 @@ async fn test_member_delete_removes_everything_about_them(store: Arc<dyn Store>)
             .member_data(m.id)
             .await
             .unwrap()
-            .map_or(true, |d| d.member.display_name.is_empty())
+            .is_none_or(|d| d.member.display_name.is_empty())
     );
     let kept = store.alerts(g, false).await.unwrap();
     assert_eq!(kept.len(), 1, "moderators keep an anonymised record");

@@ -857,6 +857,20 @@ macro_rules! shared_store_impl {
                 Ok(())
             }
 
+            /// How many of a member's alerts are not resolved yet.
+            async fn open_alerts_of(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                member: $crate::ids::MemberId,
+            ) -> $crate::Result<i64> {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM alerts WHERE member_id = $1 AND status <> 'resolved'",
+                )
+                .bind(member.0)
+                .fetch_one(&mut *conn)
+                .await?;
+                Ok(open)
+            }
+
             /// The last step of an erasure: the member row goes. Anonymised
             /// alerts still point at it, so where there are any the row is
             /// blanked to a placeholder that names nobody instead.
@@ -921,12 +935,7 @@ macro_rules! shared_store_impl {
                 };
                 let member = $crate::ids::MemberId(member);
                 Self::anonymise_resolved_alerts(&mut *conn, member, now).await?;
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM alerts WHERE member_id = $1 AND status <> 'resolved'",
-                )
-                .bind(member.0)
-                .fetch_one(&mut *conn)
-                .await?;
+                let open = Self::open_alerts_of(&mut *conn, member).await?;
                 if erase_requested.is_some() && open == 0 {
                     Self::erase_member_row(&mut *conn, member).await?;
                 }
@@ -1292,12 +1301,7 @@ macro_rules! shared_store_impl {
                     sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
                 }
                 Self::anonymise_resolved_alerts(&mut tx, id, now).await?;
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM alerts WHERE member_id = $1 AND status <> 'resolved'",
-                )
-                .bind(id.0)
-                .fetch_one(&mut *tx)
-                .await?;
+                let open = Self::open_alerts_of(&mut tx, id).await?;
                 let outcome = if open > 0 {
                     sqlx::query(
                         "UPDATE members SET timezone = NULL, consent_checkins = FALSE, \
