@@ -555,6 +555,11 @@ impl Engine {
             ("claim", AlertTransition::Done(_)) => format!(
                 "You claimed alert #{id}; it will not be escalated. When you're done: {p}alert resolve {id} <note>."
             ),
+            ("resolve", AlertTransition::Done(a)) if a.anonymised_at.is_some() => format!(
+                "Alert #{id} is resolved. Thank you for looking after them. They had asked for \
+                 their data to be deleted, so the alert is now anonymised: its link and notes \
+                 are gone, and it no longer says who it was about."
+            ),
             ("resolve", AlertTransition::Done(_)) => {
                 format!("Alert #{id} is resolved. Thank you for looking after them.")
             }

@@ -326,13 +326,18 @@ async fn test_deleting_data_never_ends_an_open_alert() {
 
         // Once resolved, it is anonymised and the member is gone.
         let m = moderator(A);
-        w.cmd(
-            Some(A),
-            &m,
-            "alert",
-            &format!("resolve {} reached them", open[0].id),
-        )
-        .await;
+        let resolved = w
+            .cmd(
+                Some(A),
+                &m,
+                "alert",
+                &format!("resolve {} reached them", open[0].id),
+            )
+            .await;
+        assert!(
+            resolved.contains("now anonymised"),
+            "the moderator is told: {resolved}"
+        );
         w.deliver_all().await;
         let dump = w.db.dump().await;
         let left = traces_in(&dump, &ZED_TRACES);
