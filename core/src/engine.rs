@@ -231,6 +231,12 @@ impl Engine {
         if self.own.contains(&sender.member) {
             return Ok(Vec::new());
         }
+        // Control characters are stripped before anything is stored or
+        // echoed, but the detector must read every printable word the
+        // member wrote: where stripping changed the text, the raw text with
+        // each control character as a space is assessed too, and the higher
+        // level counts.
+        let floor = raw_floor(&event).await;
         match clean(event) {
             Event::Command {
                 group,
@@ -239,20 +245,26 @@ impl Engine {
                 args,
                 prefix,
             } => {
-                self.command(group.as_ref(), &sender, &name, &args, &prefix)
-                    .await
+                let mut replies = self
+                    .command_crisis(group.as_ref(), &sender, &name, &args, floor)
+                    .await?;
+                replies.extend(
+                    self.command(group.as_ref(), &sender, &name, &args, &prefix)
+                        .await?,
+                );
+                Ok(replies)
             }
             Event::Message {
                 group,
                 sender,
                 text,
                 link,
-            } => self.message(&group, &sender, &text, link).await,
+            } => self.message(&group, &sender, &text, link, floor).await,
             Event::Direct {
                 sender,
                 text,
                 prefix,
-            } => self.direct(&sender, &text, &prefix).await,
+            } => self.direct(&sender, &text, &prefix, floor).await,
             Event::Joined { prefix, .. } => Ok(vec![Reply::private(welcome_text(&prefix))]),
         }
     }
@@ -267,6 +279,33 @@ impl Engine {
                 vec![Reply::private(APOLOGY)]
             }
         }
+    }
+
+    /// Crisis words written as a command's argument (`checkin I can't go
+    /// on`, a homework reflection) go through the same pipeline as a
+    /// message; the command itself is answered as usual. Moderators' own
+    /// commands (alert notes, setup) are about others and are not read.
+    async fn command_crisis(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        name: &str,
+        args: &str,
+        floor: Option<AlertLevel>,
+    ) -> crate::Result<Vec<Reply>> {
+        let moderators_own = matches!(name, "alert" | "alerts" | "setup" | "stats")
+            || (name == "homework" && args.trim_start().to_ascii_lowercase().starts_with("assign"));
+        if moderators_own || args.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(level) = assess(args).await.level.alert_level().max(floor) else {
+            return Ok(Vec::new());
+        };
+        let group = match self.group_of(group).await? {
+            Some(g) => Some(GroupRef::new(g.platform, g.external_id)),
+            None => self.home_group(sender).await?,
+        };
+        Ok(self.private_crisis(group.as_ref(), sender, level).await)
     }
 
     async fn command(
@@ -345,9 +384,10 @@ impl Engine {
         sender: &Sender,
         text: &str,
         link: Option<String>,
+        floor: Option<AlertLevel>,
     ) -> crate::Result<Vec<Reply>> {
         let assessment = assess(text).await;
-        let Some(level) = assessment.level.alert_level() else {
+        let Some(level) = assessment.level.alert_level().max(floor) else {
             // A bare "confirm" after `mydata delete`, typed where the member
             // was (the console; a group room).
             if let Some(replies) = self.bare_confirmation(sender, text).await? {
@@ -388,7 +428,7 @@ impl Engine {
         };
         let member = self
             .store
-            .upsert_member(&sender.member, &sender.display_name, now)
+            .member_for_alert(&sender.member, &sender.display_name, now)
             .await?;
         // "Quiet": concern-level messages get resources without alerting.
         if respect_quiet && member.consent.quiet && level == AlertLevel::Concern {
@@ -402,7 +442,15 @@ impl Engine {
         if !told {
             tracing::warn!(group = %group.external_id, "no moderator channel: alert stored, moderators not messaged");
         }
-        let note = assessment_note(&group, text);
+        let note = if text == PRIVATE_SOURCE {
+            // Without this, moderators would read "a message in <group>"
+            // with no link, and might go looking, or ask, in the group.
+            "They wrote it to me privately (a check-in answer or a direct message), so there \
+             is no link, and its words stay private. Please reach out to them privately."
+                .to_owned()
+        } else {
+            assessment_note(&group, text)
+        };
         let since = now - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES);
         if let Some(open) = self.store.recent_alert(group.id, member.id, since).await? {
             // Called only when the store really raised the level.
@@ -946,7 +994,13 @@ impl Engine {
 
     /// A private message: the next check-in answer, a bare "confirm", or
     /// a pointer to help.
-    async fn direct(&self, sender: &Sender, text: &str, p: &str) -> crate::Result<Vec<Reply>> {
+    async fn direct(
+        &self,
+        sender: &Sender,
+        text: &str,
+        p: &str,
+        floor: Option<AlertLevel>,
+    ) -> crate::Result<Vec<Reply>> {
         let now = self.clock.now();
         // Every private message is read for crisis first, whatever flow it
         // belongs to, and goes through the same pipeline as a group
@@ -954,7 +1008,7 @@ impl Engine {
         // member's group) and that group's crisis lines.
         let draft = self.drafts.get(&sender.member, now);
         let mut replies = Vec::new();
-        if let Some(level) = assess(text).await.level.alert_level() {
+        if let Some(level) = assess(text).await.level.alert_level().max(floor) {
             let group = match draft.as_ref().and_then(|d| d.group.clone()) {
                 Some(group) => Some(group),
                 None => self.home_group(sender).await?,
@@ -1066,7 +1120,9 @@ impl Engine {
             )]));
         };
         let p = moderator_prefix(sender.member.platform);
-        Ok(Some(vec![Reply::private(self.erase(member.id, p).await?)]))
+        Ok(Some(vec![Reply::private(
+            self.erase(sender, member.id, p).await?,
+        )]))
     }
 
     async fn answer(
@@ -1667,7 +1723,7 @@ impl Engine {
                      within {CONFIRM_MINUTES} minutes."
                 ))
             }
-            ("delete", Some(member)) => self.erase(member.id, prefix).await,
+            ("delete", Some(member)) => self.erase(sender, member.id, prefix).await,
             _ => Ok(format!(
                 "{prefix}mydata export sends you a copy of what I store about you; \
                  {prefix}mydata delete deletes it."
@@ -1676,7 +1732,18 @@ impl Engine {
     }
 
     /// Carries out `mydata delete`, and says plainly what happened.
-    async fn erase(&self, member: crate::ids::MemberId, p: &str) -> crate::Result<String> {
+    async fn erase(
+        &self,
+        sender: &Sender,
+        member: crate::ids::MemberId,
+        p: &str,
+    ) -> crate::Result<String> {
+        // A check-in half answered would write the member back when done.
+        self.drafts.remove(&sender.member);
+        self.confirmations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&sender.member);
         let erasure = self.store.delete_member(member, self.clock.now()).await?;
         Ok(match erasure {
             crate::store::Erasure::NotFound => "I don't have anything stored about you.".to_owned(),
@@ -1715,6 +1782,20 @@ pub async fn assess(text: &str) -> crisis::Assessment {
         Ok(assessment) => assessment,
         // The pool is shutting down: assess here rather than not at all.
         Err(_) => crisis::assess(text),
+    }
+}
+
+/// The level of the event's text read with its control characters as
+/// spaces, where it has any (see [`Engine::handle`]).
+async fn raw_floor(event: &Event) -> Option<AlertLevel> {
+    let text = match event {
+        Event::Message { text, .. } | Event::Direct { text, .. } => text,
+        Event::Command { args, .. } => args,
+        Event::Joined { .. } => return None,
+    };
+    match crate::text::spaced(text) {
+        std::borrow::Cow::Owned(spaced) => assess(&spaced).await.level.alert_level(),
+        std::borrow::Cow::Borrowed(_) => None,
     }
 }
 

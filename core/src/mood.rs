@@ -173,9 +173,14 @@ pub fn group_totals(
     if members.len() < MIN_FOR_TOTALS {
         return format!(
             "Fewer than {MIN_FOR_TOTALS} members checked in over the last {days} days, so there \
-             are no totals to show: with so few, answers could be told apart. ({opted_in} \
-             member{} currently get check-ins.)",
-            if opted_in == 1 { "" } else { "s" }
+             are no totals to show: with so few, answers could be told apart. {}",
+            // Even how many chose check-ins is a count about people: only
+            // from five up, like every other total.
+            if opted_in >= MIN_FOR_TOTALS {
+                format!("({opted_in} members currently get check-ins.)")
+            } else {
+                format!("(Fewer than {MIN_FOR_TOTALS} members get check-ins.)")
+            }
         );
     }
     let moods: Vec<i64> = answers.iter().map(|(_, m, _)| *m).collect();

@@ -69,7 +69,12 @@ pub fn strip_controls(text: &str) -> Cow<'_, str> {
                 None => continue,
             },
             '\u{9b}' => true,
-            c if is_stripped(c) => continue,
+            // A lone control character becomes a space: CR, VT, FF and NEL
+            // separate words, and must not fuse them.
+            c if is_stripped(c) => {
+                out.push(' ');
+                continue;
+            }
             c => {
                 out.push(c);
                 continue;
@@ -91,6 +96,22 @@ pub fn strip_controls(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `text` with every control character (other than line feed and tab) as
+/// a space and nothing else removed: what the crisis detector reads beside
+/// the cleaned text, so no word a member wrote can hide inside what looked
+/// like an escape sequence. Borrowed when there were none.
+pub fn spaced(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_stripped) {
+        Cow::Owned(
+            text.chars()
+                .map(|c| if is_stripped(c) { ' ' } else { c })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// [`strip_controls`] for a single-line field (a name, a command): line
@@ -124,7 +145,9 @@ mod tests {
         let hostile = "Europe/London\u{1b}]0;pwned\u{7}\u{1b}[2J\r\u{9b}31m";
         let clean = strip_controls(hostile);
         assert!(!clean.chars().any(char::is_control), "{clean:?}");
-        assert_eq!(clean, "Europe/London", "no residue of the sequences");
+        assert_eq!(clean.trim(), "Europe/London", "no residue of the sequences");
+        assert_eq!(strip_controls("I\rwant\u{b}to\u{85}die"), "I want to die");
+        assert_eq!(spaced("to \u{1b}kill\u{1b}]0;x\u{7}"), "to  kill ]0;x ");
         assert_eq!(strip_controls("a\u{1b}]52;c;aGk=\u{1b}\\b\u{1b}(Bc"), "abc");
     }
 

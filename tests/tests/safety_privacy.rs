@@ -520,3 +520,104 @@ async fn test_resume_says_what_is_actually_on() {
         w.db.remove().await;
     }
 }
+
+/// Regression (review): a held erasure kept every waiting message that
+/// belonged to no alert (`NULL IN (...)`), and a second crisis message
+/// from the member silently cancelled the erasure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_held_erasure_drops_waiting_prompts_and_survives_another_crisis() {
+    for w in worlds().await {
+        let z = zed();
+        w.cmd(Some(A), &z, "privacy", "checkins on").await;
+        let me = w.store.member(&z.member).await.unwrap().unwrap();
+        let prompt = ipt_core::outbox::NewDelivery {
+            kind: ipt_core::outbox::DeliveryKind::CheckinPrompt,
+            target: ipt_core::outbox::Target::member(Platform::Matrix, "@zquokka:example.org"),
+            payload: ipt_core::outbox::Payload {
+                text: "Time for today's check-in".into(),
+                ..ipt_core::outbox::Payload::default()
+            },
+            idempotency_key: "prompt-for-zed".into(),
+            not_before: Some(w.clock.now() + chrono::Duration::hours(5)),
+            group: Some(w.group_id(A).await),
+            about: Some(me.id),
+        };
+        w.store.enqueue(&[prompt], w.clock.now()).await.unwrap();
+        w.say(A, &z, "i want to end my life").await;
+        let said = w.cmd(None, &z, "mydata", "delete confirm").await;
+        assert!(said.contains("still open"), "{said}");
+        assert!(
+            w.store.delivery("prompt-for-zed").await.unwrap().is_none(),
+            "a waiting check-in prompt outlived the delete"
+        );
+        w.clock.advance(chrono::Duration::minutes(1));
+        w.say(A, &z, "i really cant go on, i want to die").await;
+        let a = w.group_id(A).await;
+        let open = w.store.alerts(a, true).await.unwrap();
+        assert_eq!(open.len(), 1, "the open alert was updated");
+        w.cmd(
+            Some(A),
+            &moderator(A),
+            "alert",
+            &format!("resolve {} ok", open[0].id),
+        )
+        .await;
+        let dump = w.db.dump().await;
+        let left = traces_in(&dump, &ZED_TRACES);
+        assert!(
+            left.is_empty(),
+            "{left:?}: a second crisis cancelled the erasure"
+        );
+        w.db.remove().await;
+    }
+}
+
+/// Regression (review): crisis words in a command's argument, or split by
+/// control characters, or inside what looks like an escape sequence, were
+/// never read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_crisis_words_in_arguments_and_around_control_characters_alert() {
+    for w in worlds().await {
+        let a = w.group_id(A).await;
+        let cases: [(&str, &str); 5] = [
+            ("cmd-checkin", "I am going to kill myself tonight"),
+            (
+                "cmd-homework",
+                "done 1 i have written my goodbye notes, tonight is the night",
+            ),
+            ("say", "I\rwant\rto\rdie"),
+            ("say", "I want to \u{1b}kill myself"),
+            ("dm", "\u{1b}]I'm going to end my life tonight\u{7}"),
+        ];
+        for (n, (how, words)) in cases.iter().enumerate() {
+            let who = sender(&format!("@p{n}:example.org"), "P", false);
+            w.cmd(Some(A), &who, "privacy", "checkins on").await;
+            match *how {
+                "cmd-checkin" => {
+                    w.cmd(Some(A), &who, "checkin", words).await;
+                }
+                "cmd-homework" => {
+                    w.cmd(Some(A), &who, "homework", words).await;
+                }
+                "say" => {
+                    w.say(A, &who, words).await;
+                }
+                _ => {
+                    w.dm(&who, words).await;
+                }
+            }
+            let alerts = w.store.alerts(a, true).await.unwrap();
+            assert_eq!(alerts.len(), n + 1, "no alert for {how} {words:?}");
+        }
+        // A moderator's note about someone else raises nothing.
+        w.cmd(
+            Some(A),
+            &moderator(A),
+            "alert",
+            "resolve 1 she said she wants to die",
+        )
+        .await;
+        assert_eq!(w.store.alerts(a, false).await.unwrap().len(), 5);
+        w.db.remove().await;
+    }
+}

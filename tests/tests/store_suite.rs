@@ -1232,17 +1232,32 @@ async fn test_prune_deletes_only_long_settled_deliveries(store: Arc<dyn Store>) 
         )
         .await
         .unwrap();
-    // Delivered before 5 s go; the dead one is kept (its cut-off is earlier).
+    // Delivered before 5 s: blanked, its key kept against resends; the
+    // dead one is kept (its cut-off is earlier).
     assert_eq!(store.prune_deliveries(t(5_000), t(-1)).await.unwrap(), 1);
-    assert!(store.delivery("old").await.unwrap().is_none());
+    let old = store.delivery("old").await.unwrap().expect("key kept");
+    assert_eq!(
+        (old.payload.text.as_str(), old.target.id.as_str()),
+        ("", "")
+    );
+    assert_eq!(
+        store
+            .enqueue(&[note("old", Platform::Matrix)], t(6_000))
+            .await
+            .unwrap(),
+        0,
+        "a pruned key is not sent again"
+    );
     for kept in ["new", "waiting", "dead"] {
-        assert!(
-            store.delivery(kept).await.unwrap().is_some(),
-            "{kept} pruned"
-        );
+        let d = store.delivery(kept).await.unwrap().expect(kept);
+        assert!(d.payload.text.contains(kept), "{kept} pruned");
     }
     assert_eq!(store.prune_deliveries(t(5_000), t(1)).await.unwrap(), 1);
     assert!(store.delivery("dead").await.unwrap().is_none());
+    // Two days on, the blanked row itself goes.
+    let later = t(5_000) + ipt_core::store::KEEP_KEYS + chrono::Duration::seconds(10);
+    assert!(store.prune_deliveries(later, t(1)).await.unwrap() >= 1);
+    assert!(store.delivery("old").await.unwrap().is_none());
     assert!(
         store.delivery("waiting").await.unwrap().is_some(),
         "never a message still to send"

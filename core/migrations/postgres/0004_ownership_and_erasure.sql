@@ -7,8 +7,10 @@ ALTER TABLE deliveries ADD COLUMN member_id BIGINT REFERENCES members (id) ON DE
 ALTER TABLE deliveries ADD COLUMN alert_id BIGINT;
 
 -- Rows written before this migration: recover their owners.
-UPDATE deliveries SET alert_id = (payload::jsonb ->> 'alert')::bigint
-    WHERE payload::jsonb ? 'alert';
+-- (Read with a pattern, not ::jsonb: jsonb refuses a \u0000 escape, and one
+-- old payload holding one must not stop the upgrade.)
+UPDATE deliveries SET alert_id = substring(payload from '"alert":([0-9]+)')::bigint
+    WHERE payload ~ '"alert":[0-9]+';
 UPDATE deliveries SET group_id = (SELECT a.group_id FROM alerts a WHERE a.id = deliveries.alert_id)
     WHERE alert_id IS NOT NULL;
 UPDATE deliveries SET member_id = (SELECT a.member_id FROM alerts a WHERE a.id = deliveries.alert_id)

@@ -42,6 +42,9 @@ use crate::{Error, Result};
 /// Builds the deliveries for an alert once its id is known.
 pub type DeliveriesFor<'a> = &'a (dyn Fn(&Alert) -> Vec<NewDelivery> + Send + Sync);
 
+/// How long a pruned delivery's idempotency key outlives its content.
+pub const KEEP_KEYS: chrono::Duration = chrono::Duration::hours(48);
+
 /// What [`Store::delete_member`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Erasure {
@@ -152,6 +155,15 @@ pub trait Store: Send + Sync + Debug {
 
     /// Creates the member on first sight, or refreshes their display name.
     async fn upsert_member(
+        &self,
+        member: &MemberRef,
+        display_name: &str,
+        now: Timestamp,
+    ) -> Result<Member>;
+    /// Like [`Store::upsert_member`], for the crisis path: a member whose
+    /// erasure waits on an open alert stays waiting (a crisis message is
+    /// not a choice to come back; any other use of the bot is).
+    async fn member_for_alert(
         &self,
         member: &MemberRef,
         display_name: &str,
@@ -384,9 +396,10 @@ pub trait Store: Send + Sync + Debug {
     /// A group's deliveries in trouble (dead, or critical and still
     /// failing), newest first; what that group's moderators are shown.
     async fn undeliverable(&self, group: GroupId, limit: i64) -> Result<Vec<Delivery>>;
-    /// Deletes deliveries settled long enough ago: delivered before
-    /// `delivered_before`, given up (dead) before `dead_before`. Returns how
-    /// many rows went.
+    /// Prunes deliveries settled long enough ago: a delivered one's text and
+    /// target are blanked once delivered before `delivered_before` (its key
+    /// kept [`KEEP_KEYS`] longer against resends), a dead one is deleted
+    /// once made before `dead_before`. Returns how many rows changed.
     async fn prune_deliveries(
         &self,
         delivered_before: Timestamp,
@@ -1082,6 +1095,29 @@ macro_rules! shared_store_impl {
                 Ok(row.into())
             }
 
+            #[tracing::instrument(skip(self, member, display_name))]
+            async fn member_for_alert(
+                &self,
+                member: &$crate::ids::MemberRef,
+                display_name: &str,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Member> {
+                let row = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
+                    "INSERT INTO members (platform, external_id, display_name, created_at) \
+                     VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (platform, external_id) DO UPDATE SET \
+                     display_name = excluded.display_name RETURNING ",
+                    $crate::store::member_columns!()
+                ))
+                .bind(member.platform)
+                .bind(member.id.clone())
+                .bind(display_name.to_owned())
+                .bind($crate::store::millis(now))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
             #[tracing::instrument(skip(self, member))]
             async fn member(
                 &self,
@@ -1277,7 +1313,18 @@ macro_rules! shared_store_impl {
             ) -> $crate::Result<$crate::store::Erasure> {
                 use $crate::store::Erasure;
                 let mut tx = self.pool.begin().await?;
-                let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM members WHERE id = $1")
+                // Lock the member first, so an alert being opened for them
+                // at this moment either is counted below or waits for the
+                // erasure (Postgres: FOR UPDATE blocks the alert's foreign
+                // key check; SQLite: writing first takes the database's
+                // write lock, where reading first could fail later with a
+                // busy snapshot).
+                let lock = if matches!($backend, $crate::store::Backend::Postgres) {
+                    "SELECT id FROM members WHERE id = $1 FOR UPDATE"
+                } else {
+                    "UPDATE members SET id = id WHERE id = $1 RETURNING id"
+                };
+                let exists: Option<i64> = sqlx::query_scalar(lock)
                     .bind(id.0)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -1292,10 +1339,13 @@ macro_rules! shared_store_impl {
                     // (reference, level, link); not the member's words.
                     "UPDATE alerts SET excerpt = NULL, forget_member = TRUE \
                      WHERE member_id = $1 AND status <> 'resolved'",
-                    // Every message to or about them, except the ones an
-                    // open alert still has to get out.
+                    // Every message to or about them, except the unsettled
+                    // ones of an open alert (still to go out, or the sign
+                    // for moderators that it could not). `alert_id IS NOT
+                    // NULL` matters: `NULL IN (...)` is NULL, and NOT NULL
+                    // would keep every check-in prompt still waiting.
                     "DELETE FROM deliveries WHERE member_id = $1 AND NOT (\
-                     state IN ('queued', 'failing') AND alert_id IN \
+                     state <> 'delivered' AND alert_id IS NOT NULL AND alert_id IN \
                      (SELECT id FROM alerts WHERE member_id = $1 AND status <> 'resolved'))",
                 ] {
                     sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
@@ -1446,8 +1496,10 @@ macro_rules! shared_store_impl {
                 let mut tx = self.pool.begin().await?;
                 let row = sqlx::query_as::<_, $crate::store::AlertRow>(concat!(
                     "INSERT INTO alerts (group_id, member_id, level, status, message_link, \
-                     excerpt, escalate_at, created_at, updated_at) \
-                     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $7) RETURNING ",
+                     excerpt, escalate_at, created_at, updated_at, forget_member) \
+                     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $7, \
+                     (SELECT erase_requested_at IS NOT NULL FROM members WHERE id = $2)) \
+                     RETURNING ",
                     $crate::store::alert_columns!()
                 ))
                 .bind(alert.group_id.0)
@@ -2097,15 +2149,31 @@ macro_rules! shared_store_impl {
                 delivered_before: $crate::clock::Timestamp,
                 dead_before: $crate::clock::Timestamp,
             ) -> $crate::Result<u64> {
-                let done = sqlx::query(
+                // Two steps. After the retention, what a delivered row said
+                // and to whom is blanked; its idempotency key (numbers only)
+                // stays for two more days, because homework reminders and
+                // other keyed sends are told apart by it across restarts
+                // (the scheduler looks back a day). Then the row goes.
+                let mut tx = self.pool.begin().await?;
+                let blanked = sqlx::query(
+                    "UPDATE deliveries SET payload = '{\"text\":\"\"}', target_id = '', \
+                     last_error = NULL WHERE state = 'delivered' AND delivered_at < $1 \
+                     AND target_id <> ''",
+                )
+                .bind($crate::store::millis(delivered_before))
+                .execute(&mut *tx)
+                .await?;
+                let keys_before = delivered_before - $crate::store::KEEP_KEYS;
+                let deleted = sqlx::query(
                     "DELETE FROM deliveries WHERE (state = 'delivered' AND delivered_at < $1) \
                      OR (state = 'dead' AND created_at < $2)",
                 )
-                .bind($crate::store::millis(delivered_before))
+                .bind($crate::store::millis(keys_before))
                 .bind($crate::store::millis(dead_before))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-                Ok(done.rows_affected())
+                tx.commit().await?;
+                Ok(blanked.rows_affected() + deleted.rows_affected())
             }
 
             #[tracing::instrument(skip(self))]
