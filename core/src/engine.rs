@@ -1079,12 +1079,15 @@ impl Engine {
     }
 
     /// The group a private message belongs to when no flow says: the group
-    /// on the same platform the member most recently joined (where their
-    /// check-in prompts come from).
+    /// whose check-in prompt the member got last (a bare reply answers
+    /// it), else the group on the same platform they most recently joined.
     async fn home_group(&self, sender: &Sender) -> crate::Result<Option<GroupRef>> {
         let Some(member) = self.store.member(&sender.member).await? else {
             return Ok(None);
         };
+        if let Some(g) = self.store.last_prompt_group(member.id).await? {
+            return Ok(Some(GroupRef::new(g.platform, g.external_id)));
+        }
         Ok(self
             .store
             .member_groups(member.id)

@@ -621,3 +621,49 @@ async fn test_crisis_words_in_arguments_and_around_control_characters_alert() {
         w.db.remove().await;
     }
 }
+
+/// Regression (review): a member of two groups who answered group A's
+/// daily prompt had their crisis reply alerted to the group they joined
+/// last, with the wrong country's lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_reply_to_a_daily_prompt_alerts_the_group_that_sent_it() {
+    for w in worlds().await {
+        let z = zed();
+        w.cmd(Some(A), &z, "privacy", "checkins on").await;
+        w.clock.advance(chrono::Duration::minutes(1));
+        w.cmd(Some(B), &z, "privacy", "checkins on").await;
+        let me = w.store.member(&z.member).await.unwrap().unwrap();
+        let prompt = ipt_core::outbox::NewDelivery {
+            kind: ipt_core::outbox::DeliveryKind::CheckinPrompt,
+            target: ipt_core::outbox::Target::member(Platform::Matrix, "@zquokka:example.org"),
+            payload: ipt_core::outbox::Payload {
+                text: "Time for today's check-in".into(),
+                ..ipt_core::outbox::Payload::default()
+            },
+            idempotency_key: "a-prompt".into(),
+            not_before: None,
+            group: Some(w.group_id(A).await),
+            about: Some(me.id),
+        };
+        w.store.enqueue(&[prompt], w.clock.now()).await.unwrap();
+        w.deliver_all().await;
+        w.dm(&z, "3").await;
+        w.dm(&z, "i want to kill myself").await;
+        assert_eq!(
+            w.store
+                .alerts(w.group_id(A).await, true)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            w.store
+                .alerts(w.group_id(B).await, true)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        w.db.remove().await;
+    }
+}

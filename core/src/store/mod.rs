@@ -337,6 +337,9 @@ pub trait Store: Send + Sync + Debug {
 
     /// The groups a member belongs to, the most recently joined first.
     async fn member_groups(&self, member: MemberId) -> Result<Vec<Group>>;
+    /// The group whose check-in prompt was last sent to the member, if
+    /// any is still on record: a bare reply in a DM answers that one.
+    async fn last_prompt_group(&self, member: MemberId) -> Result<Option<Group>>;
     /// Records that a member belongs to a group (idempotent).
     async fn add_group_member(
         &self,
@@ -1814,6 +1817,24 @@ macro_rules! shared_store_impl {
                 .fetch_one(&self.pool)
                 .await?;
                 Ok(n)
+            }
+
+            #[tracing::instrument(skip(self))]
+            async fn last_prompt_group(
+                &self,
+                member: $crate::ids::MemberId,
+            ) -> $crate::Result<Option<$crate::model::Group>> {
+                let row = sqlx::query_as::<_, $crate::store::GroupRow>(concat!(
+                    "SELECT ",
+                    $crate::store::group_columns!("g."),
+                    " FROM deliveries d JOIN groups g ON g.id = d.group_id \
+                     WHERE d.member_id = $1 AND d.kind = 'checkin_prompt' \
+                     AND d.state = 'delivered' ORDER BY d.delivered_at DESC, d.id DESC LIMIT 1"
+                ))
+                .bind(member.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
             }
 
             #[tracing::instrument(skip(self))]
