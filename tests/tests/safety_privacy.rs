@@ -189,6 +189,27 @@ impl World {
     }
 }
 
+/// A daily check-in prompt from `group` to Zed, as the scheduler writes it.
+fn checkin_prompt(
+    me: ipt_core::ids::MemberId,
+    group: ipt_core::ids::GroupId,
+    key: &str,
+    not_before: Option<ipt_core::clock::Timestamp>,
+) -> ipt_core::outbox::NewDelivery {
+    ipt_core::outbox::NewDelivery {
+        kind: ipt_core::outbox::DeliveryKind::CheckinPrompt,
+        target: ipt_core::outbox::Target::member(Platform::Matrix, "@zquokka:example.org"),
+        payload: ipt_core::outbox::Payload {
+            text: "Time for today's check-in".into(),
+            ..ipt_core::outbox::Payload::default()
+        },
+        idempotency_key: key.into(),
+        not_before,
+        group: Some(group),
+        about: Some(me),
+    }
+}
+
 /// Words that name or quote Zed; none may survive an erasure.
 const ZED_TRACES: [&str; 6] = [
     "zquokka",
@@ -530,18 +551,12 @@ async fn test_held_erasure_drops_waiting_prompts_and_survives_another_crisis() {
         let z = zed();
         w.cmd(Some(A), &z, "privacy", "checkins on").await;
         let me = w.store.member(&z.member).await.unwrap().unwrap();
-        let prompt = ipt_core::outbox::NewDelivery {
-            kind: ipt_core::outbox::DeliveryKind::CheckinPrompt,
-            target: ipt_core::outbox::Target::member(Platform::Matrix, "@zquokka:example.org"),
-            payload: ipt_core::outbox::Payload {
-                text: "Time for today's check-in".into(),
-                ..ipt_core::outbox::Payload::default()
-            },
-            idempotency_key: "prompt-for-zed".into(),
-            not_before: Some(w.clock.now() + chrono::Duration::hours(5)),
-            group: Some(w.group_id(A).await),
-            about: Some(me.id),
-        };
+        let prompt = checkin_prompt(
+            me.id,
+            w.group_id(A).await,
+            "prompt-for-zed",
+            Some(w.clock.now() + chrono::Duration::hours(5)),
+        );
         w.store.enqueue(&[prompt], w.clock.now()).await.unwrap();
         w.say(A, &z, "i want to end my life").await;
         let said = w.cmd(None, &z, "mydata", "delete confirm").await;
@@ -633,18 +648,7 @@ async fn test_a_reply_to_a_daily_prompt_alerts_the_group_that_sent_it() {
         w.clock.advance(chrono::Duration::minutes(1));
         w.cmd(Some(B), &z, "privacy", "checkins on").await;
         let me = w.store.member(&z.member).await.unwrap().unwrap();
-        let prompt = ipt_core::outbox::NewDelivery {
-            kind: ipt_core::outbox::DeliveryKind::CheckinPrompt,
-            target: ipt_core::outbox::Target::member(Platform::Matrix, "@zquokka:example.org"),
-            payload: ipt_core::outbox::Payload {
-                text: "Time for today's check-in".into(),
-                ..ipt_core::outbox::Payload::default()
-            },
-            idempotency_key: "a-prompt".into(),
-            not_before: None,
-            group: Some(w.group_id(A).await),
-            about: Some(me.id),
-        };
+        let prompt = checkin_prompt(me.id, w.group_id(A).await, "a-prompt", None);
         w.store.enqueue(&[prompt], w.clock.now()).await.unwrap();
         w.deliver_all().await;
         w.dm(&z, "3").await;

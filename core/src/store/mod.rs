@@ -873,6 +873,25 @@ macro_rules! shared_store_impl {
                 Ok(())
             }
 
+            /// Runs one of the two member upserts (binding platform, id,
+            /// name and time as `$1..$4`).
+            async fn upsert_member_row(
+                &self,
+                sql: &'static str,
+                member: &$crate::ids::MemberRef,
+                display_name: &str,
+                now: $crate::clock::Timestamp,
+            ) -> $crate::Result<$crate::model::Member> {
+                let row = sqlx::query_as::<_, $crate::store::MemberRow>(sql)
+                    .bind(member.platform)
+                    .bind(member.id.clone())
+                    .bind(display_name.to_owned())
+                    .bind($crate::store::millis(now))
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.into())
+            }
+
             /// How many of a member's alerts are not resolved yet.
             async fn open_alerts_of(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -1082,20 +1101,22 @@ macro_rules! shared_store_impl {
                 display_name: &str,
                 now: $crate::clock::Timestamp,
             ) -> $crate::Result<$crate::model::Member> {
-                let row = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
-                    "INSERT INTO members (platform, external_id, display_name, created_at) \
-                     VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (platform, external_id) DO UPDATE SET \
-                     display_name = excluded.display_name, erase_requested_at = NULL RETURNING ",
-                    $crate::store::member_columns!()
-                ))
-                .bind(member.platform)
-                .bind(member.id.clone())
-                .bind(display_name.to_owned())
-                .bind($crate::store::millis(now))
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(row.into())
+                // Any use of the bot is a member coming back: a pending
+                // erasure (held for an open alert) is called off.
+                self.upsert_member_row(
+                    concat!(
+                        "INSERT INTO members (platform, external_id, display_name, created_at) \
+                         VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (platform, external_id) DO UPDATE SET \
+                         display_name = excluded.display_name, erase_requested_at = NULL \
+                         RETURNING ",
+                        $crate::store::member_columns!()
+                    ),
+                    member,
+                    display_name,
+                    now,
+                )
+                .await
             }
 
             #[tracing::instrument(skip(self, member, display_name))]
@@ -1105,20 +1126,19 @@ macro_rules! shared_store_impl {
                 display_name: &str,
                 now: $crate::clock::Timestamp,
             ) -> $crate::Result<$crate::model::Member> {
-                let row = sqlx::query_as::<_, $crate::store::MemberRow>(concat!(
-                    "INSERT INTO members (platform, external_id, display_name, created_at) \
-                     VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (platform, external_id) DO UPDATE SET \
-                     display_name = excluded.display_name RETURNING ",
-                    $crate::store::member_columns!()
-                ))
-                .bind(member.platform)
-                .bind(member.id.clone())
-                .bind(display_name.to_owned())
-                .bind($crate::store::millis(now))
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(row.into())
+                self.upsert_member_row(
+                    concat!(
+                        "INSERT INTO members (platform, external_id, display_name, created_at) \
+                         VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (platform, external_id) DO UPDATE SET \
+                         display_name = excluded.display_name RETURNING ",
+                        $crate::store::member_columns!()
+                    ),
+                    member,
+                    display_name,
+                    now,
+                )
+                .await
             }
 
             #[tracing::instrument(skip(self, member))]
