@@ -59,6 +59,8 @@ pub struct Config {
     pub discord: Option<DiscordConfig>,
     /// Outbox delivery settings.
     pub outbox: OutboxConfig,
+    /// The crisis detector's learned layer.
+    pub crisis: CrisisConfig,
     /// Groups set up in the file (more can be set up at runtime).
     pub groups: Vec<GroupConfig>,
     /// Things that work but put a secret at risk (a password written in
@@ -167,6 +169,41 @@ impl Default for OutboxConfig {
         }
     }
 }
+
+/// `[crisis]`: the detector's learned layer. On unless the file says
+/// `model = "off"`; then the rules read messages alone, and every start
+/// says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrisisConfig {
+    /// Whether the learned layer is used.
+    pub model: bool,
+    /// Where the model files are (default: `IPT_MODEL_DIR`, else
+    /// `~/.cache/ipt-bot/model/all-MiniLM-L6-v2`).
+    pub model_dir: Option<PathBuf>,
+}
+
+impl Default for CrisisConfig {
+    fn default() -> Self {
+        Self {
+            model: true,
+            model_dir: None,
+        }
+    }
+}
+
+impl CrisisConfig {
+    /// The model directory in use.
+    pub fn model_dir(&self) -> PathBuf {
+        self.model_dir
+            .clone()
+            .unwrap_or_else(ipt_core::crisis::encoder::default_model_dir)
+    }
+}
+
+/// What a start with `model = "off"` says, as a warning, every time.
+pub const MODEL_OFF_WARNING: &str = "crisis detection runs on the rules alone ([crisis] model = \"off\"): \
+     messages that say a crisis in words the rules do not know will be missed; \
+     remove that line (and run scripts/fetch-model) to use the learned layer";
 
 /// `[[groups]]`
 #[derive(Debug, Clone)]
@@ -553,7 +590,7 @@ impl Validator<'_> {
             root,
             "",
             &[
-                "database", "console", "matrix", "discord", "outbox", "groups",
+                "database", "console", "matrix", "discord", "outbox", "crisis", "groups",
             ],
         );
         let database = self.database(root);
@@ -563,6 +600,7 @@ impl Validator<'_> {
             .table(root, "", "discord")
             .and_then(|t| self.discord(t));
         let outbox = self.outbox(root);
+        let crisis = self.crisis(root);
         let enabled = |p: Platform| match p {
             Platform::Console => console.is_some(),
             Platform::Matrix => root.contains_key("matrix"),
@@ -581,6 +619,7 @@ impl Validator<'_> {
             matrix,
             discord,
             outbox,
+            crisis,
             groups,
             warnings: Vec::new(),
         }
@@ -855,6 +894,41 @@ impl Validator<'_> {
                     "outbox.delivered_retention",
                     format!("\"{text}\" is not a duration from 0s to 168h (a week), e.g. \"1h\""),
                 ),
+            }
+        }
+        out
+    }
+
+    fn crisis(&mut self, root: &Table) -> CrisisConfig {
+        let mut out = CrisisConfig::default();
+        let Some(t) = self.table(root, "", "crisis") else {
+            return out;
+        };
+        self.known_keys(t, "crisis", &["model", "model_dir"]);
+        if let Some(text) = self.string(t, "crisis", "model") {
+            match text.as_str() {
+                "on" => out.model = true,
+                "off" => {
+                    out.model = false;
+                    self.warning("crisis.model", MODEL_OFF_WARNING);
+                }
+                _ => self.error(
+                    "crisis.model",
+                    format!(
+                        "\"{}\" is not \"on\" or \"off\"",
+                        ipt_core::text::clip(&text, 40).0
+                    ),
+                ),
+            }
+        }
+        if let Some(dir) = self.string(t, "crisis", "model_dir") {
+            if dir.trim().is_empty() {
+                self.error(
+                    "crisis.model_dir",
+                    "is empty: give a directory, or leave the key out",
+                );
+            } else {
+                out.model_dir = Some(PathBuf::from(dir));
             }
         }
         out

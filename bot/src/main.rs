@@ -44,7 +44,16 @@ enum Command {
     },
     /// Assess messages for crisis language: stdin one message a line,
     /// stdout one JSON object a line ({"level": …, "signals": […]}).
-    Scan,
+    /// Reads with the rules and the learned model, as `run` does.
+    Scan {
+        /// Read with the rules alone (as `[crisis] model = "off"`).
+        #[arg(long)]
+        rules_only: bool,
+        /// The model directory (default: IPT_MODEL_DIR, else
+        /// ~/.cache/ipt-bot/model/all-MiniLM-L6-v2).
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
     /// The psychoeducation cards: list, show, search, lint.
     Content {
         #[command(subcommand)]
@@ -205,8 +214,18 @@ fn execute(command: Command) -> Result<(), Failure> {
             for warning in &c.warnings {
                 eprintln!("warning: {warning}");
             }
+            // The model as `run` would find it: missing or altered files
+            // fail here too, in the same words.
+            let model = if c.crisis.model {
+                let dir = c.crisis.model_dir();
+                ipt_core::crisis::encoder::verify(&dir)
+                    .map_err(|e| Failure::Input(format!("{}: {e}", config.display())))?;
+                format!("crisis model in use, files verified in {}", dir.display())
+            } else {
+                "crisis model OFF: the rules alone read messages".to_owned()
+            };
             println!(
-                "{}: OK ({}; database {}; {} configured group{})",
+                "{}: OK ({}; database {}; {} configured group{}; {model})",
                 config.display(),
                 platforms(&c),
                 c.database.redacted_url(),
@@ -237,7 +256,21 @@ fn execute(command: Command) -> Result<(), Failure> {
             }
         }
         Command::Content { command } => content(command),
-        Command::Scan => scan(),
+        Command::Scan {
+            rules_only,
+            model_dir,
+        } => {
+            let model = if rules_only {
+                None
+            } else {
+                let dir = model_dir.unwrap_or_else(ipt_core::crisis::encoder::default_model_dir);
+                Some(
+                    ipt_core::crisis::learned::Learned::load(&dir)
+                        .map_err(|e| Failure::Runtime(e.into()))?,
+                )
+            };
+            scan(model.as_ref())
+        }
         Command::Schedule {
             command:
                 ScheduleCommand::Preview {
@@ -358,35 +391,66 @@ fn content(command: ContentCommand) -> Result<(), Failure> {
     }
 }
 
+/// A closed pipe (`ipt-bot scan | head`) ends the scan quietly.
+fn closed_pipe_or(e: std::io::Error) -> Result<(), Failure> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Ok(());
+    }
+    Err(Failure::Runtime(e.into()))
+}
+
+/// Lines the learned layer reads in one batch, when more are waiting.
+const SCAN_BATCH: usize = 64;
+
 /// Streams: each line is answered as soon as it is read, so `scan` can sit
-/// in a pipe. Invalid UTF-8 is replaced, never skipped: every input line
-/// gets exactly one output line, in order.
-fn scan() -> Result<(), Failure> {
+/// in a pipe; lines already waiting in the input are read together (the
+/// model is faster in batches). Invalid UTF-8 is replaced, never skipped:
+/// every input line gets exactly one output line, in order.
+fn scan(model: Option<&ipt_core::crisis::learned::Learned>) -> Result<(), Failure> {
     use std::io::{BufRead, Write};
     let stdin = std::io::stdin();
-    let mut input = stdin.lock();
+    let mut input = std::io::BufReader::with_capacity(1 << 16, stdin.lock());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut line = Vec::new();
     loop {
-        line.clear();
-        let n = input
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Failure::Runtime(e.into()))?;
-        if n == 0 {
-            return Ok(());
-        }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
-        let assessment = ipt_core::crisis::assess(text);
-        let json = serde_json::to_string(&assessment).map_err(|e| Failure::Runtime(e.into()))?;
-        let written = writeln!(out, "{json}").and_then(|()| out.flush());
-        if let Err(e) = written {
-            // A closed pipe (`ipt-bot scan | head`) ends the scan quietly.
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(());
+        let mut lines = Vec::new();
+        let mut ended = false;
+        // One line, waiting if need be; then more only while whole lines
+        // are already buffered.
+        while lines.is_empty() || (lines.len() < SCAN_BATCH && input.buffer().contains(&b'\n')) {
+            let mut line = Vec::new();
+            let n = input
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Failure::Runtime(e.into()))?;
+            if n == 0 {
+                ended = true;
+                break;
             }
-            return Err(Failure::Runtime(e.into()));
+            let text = String::from_utf8_lossy(&line);
+            lines.push(text.trim_end_matches(['\n', '\r']).to_owned());
+        }
+        let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let readings =
+            match model {
+                Some(model) => Some(model.read_batch(&texts).map_err(|e| {
+                    Failure::Runtime(anyhow::anyhow!("the crisis model failed: {e}"))
+                })?),
+                None => None,
+            };
+        for (i, text) in texts.iter().enumerate() {
+            let reading = readings.as_ref().map(|r| &r[i]);
+            let assessment = ipt_core::crisis::combine(ipt_core::crisis::assess(text), reading);
+            let json =
+                serde_json::to_string(&assessment).map_err(|e| Failure::Runtime(e.into()))?;
+            if let Err(e) = writeln!(out, "{json}") {
+                return closed_pipe_or(e);
+            }
+        }
+        if let Err(e) = out.flush() {
+            return closed_pipe_or(e);
+        }
+        if ended {
+            return Ok(());
         }
     }
 }

@@ -117,6 +117,12 @@ impl Runtime {
         }
     }
 
+    /// Reads messages with `detector`.
+    pub fn with_detector(mut self, detector: ipt_core::crisis::Detector) -> Self {
+        self.engine = self.engine.with_detector(detector);
+        self
+    }
+
     /// The engine adapters hand events to.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -374,6 +380,34 @@ async fn sync_groups(config: &Config, store: &dyn Store, clock: &dyn Clock) -> a
     Ok(())
 }
 
+/// Threads that run the crisis model. One is enough: candle spreads each
+/// batch's matrix products over the cores, and waiting messages are read
+/// together in a batch.
+const MODEL_THREADS: usize = 1;
+
+/// The crisis detector the config asks for. The learned layer is on unless
+/// the config turns it off; if its files are missing or altered, this
+/// fails (and `run` stops) rather than run on the rules alone unasked.
+pub async fn load_detector(
+    config: &crate::config::CrisisConfig,
+) -> anyhow::Result<ipt_core::crisis::Detector> {
+    if !config.model {
+        tracing::warn!("{}", crate::config::MODEL_OFF_WARNING);
+        return Ok(ipt_core::crisis::Detector::rules_only());
+    }
+    let dir = config.model_dir();
+    let started = std::time::Instant::now();
+    let learned =
+        tokio::task::spawn_blocking(move || ipt_core::crisis::learned::Learned::load(&dir))
+            .await
+            .context("loading the crisis model")??;
+    tracing::info!(elapsed = ?started.elapsed(), "crisis model loaded (hashes verified)");
+    Ok(ipt_core::crisis::Detector::with_model(
+        learned,
+        MODEL_THREADS,
+    ))
+}
+
 /// `ipt-bot run`: runs every platform enabled in the config until end of
 /// console input or a signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -394,10 +428,12 @@ pub async fn run_until(config: Config, stop: CancellationToken) -> anyhow::Resul
     if let Some(reason) = config.not_runnable() {
         return Err(UserError(reason.into()).into());
     }
+    let detector = load_detector(&config.crisis).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = open_store(&config).await?;
     sync_groups(&config, store.as_ref(), clock.as_ref()).await?;
-    let mut runtime = Runtime::new(store.clone(), clock, config.outbox.clone());
+    let mut runtime =
+        Runtime::new(store.clone(), clock, config.outbox.clone()).with_detector(detector);
 
     let console = config.console.as_ref().map(|c| {
         let out = SharedOut::stdout();

@@ -176,15 +176,12 @@ pub struct Engine {
     /// "confirm" from them goes ahead within [`CONFIRM_MINUTES`].
     confirmations:
         Arc<std::sync::Mutex<std::collections::HashMap<MemberRef, crate::clock::Timestamp>>>,
+    /// The crisis detector: the rules, and the learned layer when loaded.
+    detector: crisis::Detector,
 }
 
 /// Minutes a `mydata delete` waits for its bare "confirm".
 pub const CONFIRM_MINUTES: i64 = 10;
-
-/// Texts longer than this (in bytes) are assessed on the blocking pool, so
-/// a huge message never stalls the async reactor; shorter ones take
-/// microseconds and are assessed in place.
-const INLINE_ASSESS_BYTES: usize = 4096;
 
 /// What moderators are told of a crisis message that came privately (a
 /// check-in answer, a DM): never its words.
@@ -200,7 +197,58 @@ impl Engine {
             own: Vec::new(),
             drafts: Arc::default(),
             confirmations: Arc::default(),
+            detector: crisis::Detector::rules_only(),
         }
+    }
+
+    /// Reads messages with `detector` (the default is the rules alone).
+    pub fn with_detector(mut self, detector: crisis::Detector) -> Self {
+        self.detector = detector;
+        self
+    }
+
+    /// The rules' level for a text (with the raw-text floor): known in
+    /// microseconds, so an alert they raise never waits for the model.
+    async fn rules_level(&self, text: &str, floor: Option<AlertLevel>) -> Option<AlertLevel> {
+        self.detector
+            .rules(text)
+            .await
+            .level
+            .alert_level()
+            .max(floor)
+    }
+
+    /// The learned layer's level for a text, if it is in use.
+    async fn model_level(&self, text: &str) -> Option<AlertLevel> {
+        self.detector
+            .learned(text)
+            .await
+            .and_then(|r| r.level.alert_level())
+    }
+
+    /// The crisis level of a text in two steps. The rules come first: if
+    /// they find a level, it is acted on at once, and the model's reading
+    /// comes after (see [`Engine::model_raises`]). If they find none, the
+    /// model's level is the answer.
+    async fn first_level(
+        &self,
+        text: &str,
+        floor: Option<AlertLevel>,
+    ) -> (Option<AlertLevel>, Option<AlertLevel>) {
+        let rules = self.rules_level(text, floor).await;
+        match rules {
+            Some(_) => (rules, rules),
+            None => (None, self.model_level(text).await),
+        }
+    }
+
+    /// After acting on the rules' level: the model's level, where it reads
+    /// more than the rules did (the higher level wins).
+    async fn model_raises(&self, text: &str, rules: Option<AlertLevel>) -> Option<AlertLevel> {
+        if rules.is_none() || !self.detector.model_in_use() {
+            return None;
+        }
+        self.model_level(text).await.filter(|m| Some(*m) > rules)
     }
 
     /// Tells the engine which identities are the bot's own.
@@ -236,7 +284,7 @@ impl Engine {
         // member wrote: where stripping changed the text, the raw text with
         // each control character as a space is assessed too, and the higher
         // level counts.
-        let floor = raw_floor(&event).await;
+        let floor = self.raw_floor(&event).await;
         match clean(event) {
             Event::Command {
                 group,
@@ -298,14 +346,19 @@ impl Engine {
         if moderators_own || args.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let Some(level) = assess(args).await.level.alert_level().max(floor) else {
+        let (rules, level) = self.first_level(args, floor).await;
+        let Some(level) = level else {
             return Ok(Vec::new());
         };
         let group = match self.group_of(group).await? {
             Some(g) => Some(GroupRef::new(g.platform, g.external_id)),
             None => self.home_group(sender).await?,
         };
-        Ok(self.private_crisis(group.as_ref(), sender, level).await)
+        let mut replies = self.private_crisis(group.as_ref(), sender, level).await;
+        if let Some(higher) = self.model_raises(args, rules).await {
+            replies.extend(self.private_crisis(group.as_ref(), sender, higher).await);
+        }
+        Ok(replies)
     }
 
     async fn command(
@@ -386,8 +439,8 @@ impl Engine {
         link: Option<String>,
         floor: Option<AlertLevel>,
     ) -> crate::Result<Vec<Reply>> {
-        let assessment = assess(text).await;
-        let Some(level) = assessment.level.alert_level().max(floor) else {
+        let (rules, level) = self.first_level(text, floor).await;
+        let Some(level) = level else {
             // A bare "confirm" after `mydata delete`, typed where the member
             // was (the console; a group room).
             if let Some(replies) = self.bare_confirmation(sender, text).await? {
@@ -396,11 +449,24 @@ impl Engine {
             return Ok(Vec::new());
         };
         match self
-            .raise_alert(group_ref, sender, text, link, level, true)
+            .raise_alert(group_ref, sender, text, link.clone(), level, true)
             .await
         {
             Ok(replies) => {
                 self.wake_workers();
+                // The alert is out on the rules' word; where the model reads
+                // more, the open alert is raised to its level.
+                if let Some(higher) = self.model_raises(text, rules).await {
+                    match self
+                        .raise_alert(group_ref, sender, text, link, higher, true)
+                        .await
+                    {
+                        Ok(_) => self.wake_workers(),
+                        Err(error) => {
+                            tracing::error!(%error, group = %group_ref.id, %higher, "crisis alert not raised to the model's level");
+                        }
+                    }
+                }
                 Ok(replies)
             }
             Err(error) => {
@@ -1008,12 +1074,16 @@ impl Engine {
         // member's group) and that group's crisis lines.
         let draft = self.drafts.get(&sender.member, now);
         let mut replies = Vec::new();
-        if let Some(level) = assess(text).await.level.alert_level().max(floor) {
+        let (rules, level) = self.first_level(text, floor).await;
+        if let Some(level) = level {
             let group = match draft.as_ref().and_then(|d| d.group.clone()) {
                 Some(group) => Some(group),
                 None => self.home_group(sender).await?,
             };
             replies = self.private_crisis(group.as_ref(), sender, level).await;
+            if let Some(higher) = self.model_raises(text, rules).await {
+                replies.extend(self.private_crisis(group.as_ref(), sender, higher).await);
+            }
             // Mood and sleep want a number: the check-in waits where it
             // was. A free-text answer is also kept as the answer.
             let free_text = draft.as_ref().is_some_and(|d| {
@@ -1411,7 +1481,7 @@ impl Engine {
             ("", _) => {
                 return Ok(format!(
                     "{}\n\n{usage}",
-                    setup_summary(existing.as_ref(), p)
+                    setup_summary(existing.as_ref(), p, self.detector.model_in_use())
                 ));
             }
             ("moderators" | "mods", "") => {
@@ -1773,32 +1843,21 @@ impl Engine {
     }
 }
 
-/// Assesses a message for crisis language. Long texts go to the blocking
-/// pool: assessment is linear, but a 100 KiB message still takes
-/// milliseconds, which an async reactor must not spend.
-pub async fn assess(text: &str) -> crisis::Assessment {
-    if text.len() <= INLINE_ASSESS_BYTES {
-        return crisis::assess(text);
-    }
-    let owned = text.to_owned();
-    match tokio::task::spawn_blocking(move || crisis::assess(&owned)).await {
-        Ok(assessment) => assessment,
-        // The pool is shutting down: assess here rather than not at all.
-        Err(_) => crisis::assess(text),
-    }
-}
-
-/// The level of the event's text read with its control characters as
-/// spaces, where it has any (see [`Engine::handle`]).
-async fn raw_floor(event: &Event) -> Option<AlertLevel> {
-    let text = match event {
-        Event::Message { text, .. } | Event::Direct { text, .. } => text,
-        Event::Command { args, .. } => args,
-        Event::Joined { .. } => return None,
-    };
-    match crate::text::spaced(text) {
-        std::borrow::Cow::Owned(spaced) => assess(&spaced).await.level.alert_level(),
-        std::borrow::Cow::Borrowed(_) => None,
+impl Engine {
+    /// The rules' level of the event's text read with its control
+    /// characters as spaces, where it has any (see [`Engine::handle`]).
+    async fn raw_floor(&self, event: &Event) -> Option<AlertLevel> {
+        let text = match event {
+            Event::Message { text, .. } | Event::Direct { text, .. } => text,
+            Event::Command { args, .. } => args,
+            Event::Joined { .. } => return None,
+        };
+        match crate::text::spaced(text) {
+            std::borrow::Cow::Owned(spaced) => {
+                self.detector.rules(&spaced).await.level.alert_level()
+            }
+            std::borrow::Cow::Borrowed(_) => None,
+        }
     }
 }
 
@@ -2030,11 +2089,17 @@ fn moderator_delivery(
 }
 
 /// What `setup` shows about a group.
-fn setup_summary(group: Option<&Group>, p: &str) -> String {
+fn setup_summary(group: Option<&Group>, p: &str, model: bool) -> String {
+    let detection = if model {
+        "crisis detection: rules and the learned model, reading English"
+    } else {
+        "crisis detection: RULES ALONE - the learned model is off in the bot's config \
+         ([crisis] model = \"off\"), so crises said in words the rules do not know will be missed"
+    };
     let Some(g) = group else {
         return format!(
             "This room is not set up as a group yet. Start with {p}setup moderators <room> so \
-             crisis alerts reach the moderators."
+             crisis alerts reach the moderators.\n{detection}"
         );
     };
     let mods = match &g.moderator_channel {
@@ -2048,7 +2113,7 @@ fn setup_summary(group: Option<&Group>, p: &str) -> String {
     };
     let checkin = g.checkin_cron.as_deref().unwrap_or("off");
     format!(
-        "This group's setup:\nmoderators: {mods}\nregion: {region}\ntime zone: {}\ncheck-in: {checkin}",
+        "This group's setup:\nmoderators: {mods}\nregion: {region}\ntime zone: {}\ncheck-in: {checkin}\n{detection}",
         g.timezone
     )
 }
@@ -2080,6 +2145,9 @@ pub fn help_text(p: &str) -> String {
          {p}stats - anonymous group totals\n\
          {p}homework assign ... - suggest an exercise to a member or the group\n\
          \n\
+         I read messages for signs of crisis, in English only for now. That is a safety \
+         net, not a clinician: I can miss things and misread them, so please keep looking \
+         out for each other.\n\
          If you might act on thoughts of suicide or self-harm, please call your local \
          emergency number or a crisis line now."
     )
@@ -2130,6 +2198,10 @@ pub fn privacy_text(p: &str) -> String {
          ({p}privacy signals on). {p}privacy choices shows yours.\n\
          {p}pause stops scheduled messages for a while. {p}mydata export shows everything \
          I store about you and {p}mydata delete removes it.\n\
+         - How I spot a crisis: rules and a small language model that runs inside the bot \
+         (nothing is sent anywhere to be read). They read English only for now, and they \
+         are a safety net, not a clinician: they can miss a crisis or see one that isn't \
+         there.\n\
          I'm a bot for peer support, not a health service or an emergency service."
     )
 }

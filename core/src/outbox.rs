@@ -47,11 +47,16 @@ text_enum! {
 }
 
 text_enum! {
-    /// Deliveries travel in two lanes, each with its own worker, so a crisis
-    /// message never waits behind a morning's burst of check-in prompts.
+    /// Deliveries travel in three lanes, each with its own worker, so a
+    /// crisis message never waits behind a morning's burst of check-in
+    /// prompts, and the moderators' alert never waits behind the member's
+    /// support (which may first need a new private room, and on Matrix the
+    /// sharing of its encryption keys).
     pub enum Lane {
-        /// Crisis alerts, crisis support and escalations.
+        /// Crisis alerts and escalations, to moderators.
         Critical = "critical",
+        /// Crisis support, to the member.
+        Support = "support",
         /// Everything else.
         Normal = "normal",
     }
@@ -60,10 +65,10 @@ text_enum! {
 impl DeliveryKind {
     /// The lane this kind travels in.
     pub fn lane(self) -> Lane {
-        if self.is_critical() {
-            Lane::Critical
-        } else {
-            Lane::Normal
+        match self {
+            Self::CrisisAlert | Self::Escalation => Lane::Critical,
+            Self::CrisisSupport => Lane::Support,
+            _ => Lane::Normal,
         }
     }
 

@@ -101,17 +101,23 @@ async fn test_crisis_message_alerts_moderators_and_supports_member_privately() {
         alerts[0].escalate_at,
         Some(clock.now() + chrono::Duration::minutes(10))
     );
-    let claims = store
-        .claim_deliveries(
+    // The alert and the member's support travel in lanes of their own, so
+    // the alert never waits for a private room to be made.
+    let claim = |lane| {
+        store.claim_deliveries(
             Platform::Matrix,
-            Lane::Critical,
+            lane,
             clock.now(),
             10,
             std::time::Duration::from_secs(60),
         )
-        .await
-        .unwrap();
-    assert_eq!(claims.len(), 2);
+    };
+    let mut claims = claim(Lane::Critical).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].delivery.target.kind, TargetKind::Channel);
+    let support = claim(Lane::Support).await.unwrap();
+    assert_eq!(support.len(), 1);
+    claims.extend(support);
     let to_member = claims
         .iter()
         .find(|c| c.delivery.target.kind == TargetKind::Member)
@@ -212,7 +218,7 @@ async fn test_without_a_moderator_channel_the_member_is_not_told_moderators_know
     let claims = store
         .claim_deliveries(
             Platform::Matrix,
-            Lane::Critical,
+            Lane::Support,
             clock.now(),
             10,
             std::time::Duration::from_secs(60),
@@ -579,4 +585,97 @@ async fn test_a_groups_own_crisis_lines_reach_the_member() {
     );
     let listed = reply(&engine, command("resources", "", false)).await;
     assert!(listed.contains("Our evening warmline"), "{listed}");
+}
+
+/// A stand-in for the learned layer that answers only when the test lets
+/// it, with the level the test chose: to see what the engine does while
+/// the model is still reading.
+struct HeldReader {
+    level: ipt_core::crisis::Level,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl ipt_core::crisis::Reader for HeldReader {
+    fn read_batch(
+        &self,
+        texts: &[&str],
+    ) -> Result<Vec<ipt_core::crisis::learned::Reading>, String> {
+        self.release
+            .lock()
+            .unwrap()
+            .recv()
+            .map_err(|e| e.to_string())?;
+        Ok(texts
+            .iter()
+            .map(|_| ipt_core::crisis::learned::Reading {
+                level: self.level,
+                probabilities: [0.0, 0.0, 1.0, 0.0],
+                nearest: None,
+                windows: 1,
+                clipped: false,
+            })
+            .collect())
+    }
+}
+
+/// Rules that flag a message raise the alert at once; the model's reading
+/// comes after and raises the open alert where it reads more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_the_alert_never_waits_for_the_model_and_the_higher_level_wins() {
+    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    let (release, held) = std::sync::mpsc::channel();
+    let reader = HeldReader {
+        level: ipt_core::crisis::Level::Urgent,
+        release: std::sync::Mutex::new(held),
+    };
+    let engine = engine.with_detector(ipt_core::crisis::Detector::with_model(reader, 1));
+    let group = store
+        .group(Platform::Matrix, "!g:example.org")
+        .await
+        .unwrap()
+        .unwrap();
+    let handling = tokio::spawn({
+        let engine = engine.clone();
+        async move {
+            engine
+                .handle(message("!g:example.org", "I feel like such a burden to everyone"))
+                .await
+        }
+    });
+    // The model has not answered, and the alert is already there.
+    let mut opened = false;
+    for _ in 0..500 {
+        if store.alerts(group.id, true).await.unwrap().len() == 1 {
+            opened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(opened, "the rules' alert waited for the model");
+    let alerts = store.alerts(group.id, true).await.unwrap();
+    assert_eq!(alerts[0].level, AlertLevel::Concern);
+    assert!(!handling.is_finished());
+    release.send(()).unwrap();
+    handling.await.unwrap().unwrap();
+    let alerts = store.alerts(group.id, true).await.unwrap();
+    assert_eq!(alerts.len(), 1, "raised, not a second alert");
+    assert_eq!(alerts[0].level, AlertLevel::Urgent);
+
+    // A message the rules pass over is read by the model alone.
+    release.send(()).unwrap();
+    let replies = engine
+        .handle(Event::Message {
+            group: GroupRef::new(Platform::Matrix, "!g:example.org"),
+            sender: Sender {
+                member: MemberRef::new(Platform::Matrix, "@other:example.org"),
+                display_name: "O".into(),
+                moderator: false,
+            },
+            text: "words the rules do not know".into(),
+            link: None,
+        })
+        .await
+        .unwrap();
+    assert!(replies.is_empty());
+    assert_eq!(store.alerts(group.id, true).await.unwrap().len(), 2);
 }

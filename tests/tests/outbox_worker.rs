@@ -368,7 +368,7 @@ async fn test_a_panicking_adapter_fails_the_attempt_but_not_the_worker() {
         .enqueue(
             &[
                 msg("boom", DeliveryKind::CrisisAlert),
-                msg("fine", DeliveryKind::CrisisSupport),
+                msg("fine", DeliveryKind::Escalation),
             ],
             clock.now(),
         )

@@ -13,9 +13,19 @@
 //! ("suicide prevention"). Everyday idioms ("this traffic is killing me",
 //! "to die for") are simply not patterns. `signals` records every decision.
 //!
+//! Beside the rules runs a learned layer ([`learned`]): a sentence encoder
+//! ([`encoder`], all-MiniLM-L6-v2) with a head trained on the project's
+//! labelled corpus, which reads meaning rather than phrases. The
+//! [`Detector`] runs both; the higher level wins, and each decision says
+//! why (the rule that fired, or "reads like: <the nearest labelled
+//! example>"). Detection reads English only.
+//!
 //! Nothing here touches the network or the database, so detection cannot
-//! fail open: it always returns an answer.
+//! fail open: the rules always return an answer, and the learned layer is
+//! either loaded from verified files or, by explicit choice, off.
 
+pub mod encoder;
+pub mod learned;
 mod lexicon;
 mod normalize;
 pub mod resources;
@@ -71,9 +81,172 @@ pub struct Assessment {
     pub signals: Vec<String>,
 }
 
-/// Assesses one message.
+/// Assesses one message with the rules alone (the [`Detector`] adds the
+/// learned layer).
 pub fn assess(text: &str) -> Assessment {
     Lexicon::get().assess(text)
+}
+
+/// The final assessment: the higher of the rules' level and the learned
+/// layer's, with the signals of both.
+pub fn combine(mut rules: Assessment, reading: Option<&learned::Reading>) -> Assessment {
+    if let Some(reading) = reading {
+        rules.level = rules.level.max(reading.level);
+        rules.signals.extend(reading.signals());
+    }
+    rules
+}
+
+/// Texts longer than this (in bytes) are read by the rules on the blocking
+/// pool, so a huge message never stalls the async reactor; shorter ones
+/// take microseconds and are read in place.
+const INLINE_RULES_BYTES: usize = 4096;
+
+/// A message waiting for the learned layer.
+struct Job {
+    text: String,
+    reply: tokio::sync::oneshot::Sender<Result<learned::Reading, String>>,
+}
+
+/// The detector the bot runs: the rules, and the learned layer on its own
+/// worker threads (a bounded pool, off the async reactor). Messages wait
+/// their turn in an unbounded queue: under a flood they queue, none is
+/// dropped. Waiting messages are read together, in batches.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+/// What reads messages for the learned layer: [`learned::Learned`] in the
+/// bot; tests of the pipeline around it may give their own.
+pub trait Reader: Send + Sync + 'static {
+    /// One reading per text, in order.
+    fn read_batch(&self, texts: &[&str]) -> Result<Vec<learned::Reading>, String>;
+}
+
+impl Reader for learned::Learned {
+    fn read_batch(&self, texts: &[&str]) -> Result<Vec<learned::Reading>, String> {
+        learned::Learned::read_batch(self, texts)
+    }
+}
+
+/// Messages the learned layer reads in one batch at most.
+const MODEL_BATCH: usize = 16;
+
+impl Detector {
+    /// The rules alone: only when the configuration says `model = "off"`,
+    /// and in tests of the rules.
+    pub fn rules_only() -> Self {
+        Self { jobs: None }
+    }
+
+    /// The rules and the learned layer, read by `workers` threads.
+    pub fn with_model(model: impl Reader, workers: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let model: std::sync::Arc<dyn Reader> = std::sync::Arc::new(model);
+        for i in 0..workers.max(1) {
+            let (rx, model) = (rx.clone(), model.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("crisis-model-{i}"))
+                .spawn(move || model_worker(&rx, model.as_ref()));
+            if let Err(error) = spawned {
+                tracing::error!(%error, "could not start a crisis model thread");
+            }
+        }
+        Self { jobs: Some(tx) }
+    }
+
+    /// Whether the learned layer is in use.
+    pub fn model_in_use(&self) -> bool {
+        self.jobs.is_some()
+    }
+
+    /// The rules' assessment.
+    pub async fn rules(&self, text: &str) -> Assessment {
+        if text.len() <= INLINE_RULES_BYTES {
+            return assess(text);
+        }
+        let owned = text.to_owned();
+        match tokio::task::spawn_blocking(move || assess(&owned)).await {
+            Ok(assessment) => assessment,
+            // The pool is shutting down: assess here rather than not at all.
+            Err(_) => assess(text),
+        }
+    }
+
+    /// The learned layer's reading, if it is in use. A failure of the
+    /// model is logged and gives no reading; the rules still stand.
+    pub async fn learned(&self, text: &str) -> Option<learned::Reading> {
+        let jobs = self.jobs.as_ref()?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            text: text.to_owned(),
+            reply,
+        };
+        if jobs.send(job).is_err() {
+            tracing::error!(
+                "the crisis model threads have stopped; this message was read by the rules alone"
+            );
+            return None;
+        }
+        match answer.await {
+            Ok(Ok(reading)) => Some(reading),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "the crisis model failed on a message; it was read by the rules alone");
+                None
+            }
+            Err(_) => {
+                tracing::error!(
+                    "a crisis model thread stopped; this message was read by the rules alone"
+                );
+                None
+            }
+        }
+    }
+
+    /// Both layers: the higher level wins.
+    pub async fn assess(&self, text: &str) -> Assessment {
+        let rules = self.rules(text).await;
+        let reading = self.learned(text).await;
+        combine(rules, reading.as_ref())
+    }
+}
+
+fn model_worker(jobs: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>, model: &dyn Reader) {
+    loop {
+        let batch = {
+            let Ok(rx) = jobs.lock() else { return };
+            let Ok(first) = rx.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MODEL_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let texts: Vec<&str> = batch.iter().map(|j| j.text.as_str()).collect();
+        match model.read_batch(&texts) {
+            Ok(readings) => {
+                for (job, reading) in batch.into_iter().zip(readings) {
+                    let _ = job.reply.send(Ok(reading));
+                }
+            }
+            Err(error) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
