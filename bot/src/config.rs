@@ -1270,6 +1270,37 @@ mod tests {
         );
     }
 
+    #[test]
+    fn crisis_model_is_on_unless_turned_off_and_off_is_a_warning() {
+        let base = "[database]\nurl = \"sqlite://x.db\"\n[console]\nenabled = true\n";
+        let config = parse(base, &no_env).unwrap();
+        assert_eq!(config.crisis, CrisisConfig::default());
+        assert!(config.crisis.model);
+        assert!(config.warnings.is_empty());
+        let off = parse(&format!("{base}[crisis]\nmodel = \"off\"\n"), &no_env).unwrap();
+        assert!(!off.crisis.model);
+        assert!(
+            warnings(&off)
+                .iter()
+                .any(|w| w.starts_with("crisis.model:") && w.contains("rules alone")),
+            "{:?}",
+            warnings(&off)
+        );
+        let dir = parse(
+            &format!("{base}[crisis]\nmodel = \"on\"\nmodel_dir = \"/srv/model\"\n"),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(dir.crisis.model_dir(), PathBuf::from("/srv/model"));
+        for bad in ["model = \"no\"", "model = false", "model_dir = \" \"", "modle = \"off\""] {
+            let errors = errors(&format!("{base}[crisis]\n{bad}\n"));
+            assert!(
+                errors.iter().any(|e| e.starts_with("crisis.")),
+                "{bad}: {errors:?}"
+            );
+        }
+    }
+
     fn errors(text: &str) -> Vec<String> {
         parse(text, &no_env)
             .unwrap_err()

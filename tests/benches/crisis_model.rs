@@ -1,0 +1,201 @@
+//! Load harness for the learned crisis layer (real model files, release
+//! build): `cargo bench -p ipt-tests --bench crisis_model`.
+//!
+//! - `assess` with the model, one typical ~100-character message at a
+//!   time: the rules plus the model's reading, p50 and p99.
+//! - The same through the [`Detector`]'s pool (a thread hand-off), as the
+//!   engine calls it.
+//! - `scan`'s path over a 100,000-line chat log: lines read in batches of
+//!   64, as `ipt-bot scan` does, in messages per second.
+//! - Resident memory with the model loaded.
+//!
+//! Run by `cargo test --benches` (as `scripts/test` does) it reads a few
+//! messages and 1,000 lines, to prove the harness works.
+
+use std::time::{Duration, Instant};
+
+use ipt_core::crisis::encoder::default_model_dir;
+use ipt_core::crisis::learned::Learned;
+use ipt_core::crisis::{Detector, assess, combine};
+
+/// Typical group chat, about 100 characters each.
+const TYPICAL: &[&str] = &[
+    "Had a rough morning but went for a short walk with my sister, which helped a bit. Thanks all x",
+    "Does anyone else find Sundays hard? I keep putting off calling my dad, we argued last week.",
+    "Tried the communication analysis card today. Realised I never said what I actually needed.",
+    "honestly i dont want to be here anymore, everyone would be better off without me around",
+];
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "{name}: n={} p50={:.2} ms p99={:.2} ms max={:.2} ms",
+        samples.len(),
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A chat log of `n` varied lines (names, times, topics and lengths mixed
+/// from a fixed seed), about one in 200 a crisis message.
+fn chat_log(n: usize) -> Vec<String> {
+    const WHO: &[&str] = &[
+        "my sister",
+        "my boss",
+        "Sam",
+        "my mum",
+        "the kids",
+        "my partner",
+        "an old friend",
+    ];
+    const WHAT: &[&str] = &[
+        "we argued about money again",
+        "I finally called them back",
+        "we went for coffee and it was nice",
+        "they didn't reply to my message",
+        "I felt left out at the party",
+        "we talked about moving house",
+        "it was quiet but ok",
+    ];
+    const TAIL: &[&str] = &[
+        "",
+        " anyone else?",
+        " lol",
+        " thanks for listening x",
+        " not sure how I feel about it.",
+        " the card on role disputes helped a bit.",
+        " going to try the homework again tomorrow.",
+    ];
+    const CRISIS: &[&str] = &[
+        "i cant do this anymore, ive decided tonight is the night",
+        "everyone would be better off if i just wasnt here",
+        "i keep thinking about hurting myself again",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |m: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % m as u64) as usize
+    };
+    (0..n)
+        .map(|i| {
+            if next(200) == 0 {
+                return CRISIS[next(CRISIS.len())].to_owned();
+            }
+            format!(
+                "{} at {}:{:02}, {}.{}",
+                WHO[next(WHO.len())],
+                next(12) + 1,
+                next(60),
+                WHAT[next(WHAT.len())],
+                TAIL[next(TAIL.len())]
+            ) + if i % 7 == 0 {
+                " it's been a long week honestly and I'm tired of it all at work"
+            } else {
+                ""
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let before = rss_mib();
+    let started = Instant::now();
+    let model = match Learned::load(&default_model_dir()) {
+        Ok(model) => model,
+        Err(error) if !in_ci => {
+            println!("SKIPPED: crisis model bench ({error})");
+            return;
+        }
+        Err(error) => panic!("the crisis model is required in CI: {error}"),
+    };
+    println!(
+        "model load (hashes checked): {:.2} s; resident memory {:.0} MiB -> {:.0} MiB",
+        started.elapsed().as_secs_f64(),
+        before,
+        rss_mib()
+    );
+
+    // One message at a time, rules and model, as a quiet group sees it.
+    let n = if quick { 8 } else { 500 };
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 10 {
+        let text = TYPICAL[i % TYPICAL.len()];
+        let t = Instant::now();
+        let reading = model.read(text).expect("reading");
+        std::hint::black_box(combine(assess(text), Some(&reading)));
+        if i >= 10 {
+            samples.push(t.elapsed());
+        }
+    }
+    report("assess with the model, one ~100-char message", samples);
+
+    // Through the detector's pool, as the engine calls it.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let detector = Detector::with_model(Learned::load(&default_model_dir()).expect("model"), 1);
+    let pooled: Vec<Duration> = runtime.block_on(async {
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n + 10 {
+            let text = TYPICAL[i % TYPICAL.len()];
+            let t = Instant::now();
+            std::hint::black_box(detector.assess(text).await);
+            if i >= 10 {
+                samples.push(t.elapsed());
+            }
+        }
+        samples
+    });
+    report("Detector::assess through the pool, one message", pooled);
+
+    // scan's path: batches of 64 lines.
+    let lines = chat_log(if quick { 1_000 } else { 100_000 });
+    let t = Instant::now();
+    let mut flagged = 0usize;
+    for batch in lines.chunks(64) {
+        let texts: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let readings = model.read_batch(&texts).expect("reading");
+        for (text, reading) in texts.iter().zip(&readings) {
+            if combine(assess(text), Some(reading))
+                .level
+                .alert_level()
+                .is_some()
+            {
+                flagged += 1;
+            }
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "scan path: {} lines in {:.1} s = {:.0} messages/s ({} flagged); resident memory {:.0} MiB",
+        lines.len(),
+        secs,
+        lines.len() as f64 / secs,
+        flagged,
+        rss_mib()
+    );
+}
