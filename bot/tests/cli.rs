@@ -887,3 +887,142 @@ fn test_console_never_echoes_terminal_escape_sequences() {
     );
     assert!(stdout.contains("call mum"), "{stdout}");
 }
+
+/// Fail safe, never open: with the model files missing or altered, `run`
+/// exits 2 naming the command that fetches them, `check-config` fails in
+/// the same words, and `scan` will not quietly read with the rules alone.
+#[test]
+fn test_a_missing_or_altered_model_stops_run_and_names_the_fetch_command() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let config = config.to_str().unwrap();
+    let empty = dir.0.join("no-model");
+    std::fs::create_dir_all(&empty).unwrap();
+    let altered = dir.0.join("altered-model");
+    std::fs::create_dir_all(&altered).unwrap();
+    std::fs::write(
+        altered.join("model.safetensors"),
+        b"not the published model",
+    )
+    .unwrap();
+    std::fs::write(altered.join("tokenizer.json"), b"{}").unwrap();
+    for (model_dir, says) in [(&empty, "is missing"), (&altered, "published sha256")] {
+        let ask = |args: &[&str]| {
+            bot(args, &dir.0)
+                .env("IPT_MODEL_DIR", model_dir)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let run = ask(&["run", "--config", config]);
+        assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+        let check = ask(&["check-config", "--config", config]);
+        assert_eq!(check.status.code(), Some(1), "{}", text(&check.stdout));
+        let scan = ask(&["scan"]);
+        assert_eq!(scan.status.code(), Some(2));
+        for out in [&run, &check, &scan] {
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains("scripts/fetch-model"), "{stderr}");
+            assert!(stderr.contains(says), "{stderr}");
+        }
+        assert!(text(&run.stdout).is_empty(), "the bot must not start");
+        let rules = run_with_model_dir(
+            &["scan", "--rules-only"],
+            "I want to kill myself\n",
+            &dir.0,
+            model_dir,
+        );
+        assert_eq!(rules.status.code(), Some(0));
+        assert!(text(&rules.stdout).contains("\"urgent\""));
+    }
+}
+
+fn run_with_model_dir(args: &[&str], stdin: &str, cwd: &Path, model_dir: &Path) -> Output {
+    let mut child = bot(args, cwd)
+        .env("IPT_MODEL_DIR", model_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Only an explicit `model = "off"` runs the rules alone: check-config
+/// says so, every start warns, and `setup` tells the moderators.
+#[test]
+fn test_model_off_is_explicit_warned_at_start_and_shown_in_setup() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let mut text_of = std::fs::read_to_string(&config).unwrap();
+    text_of.push_str("\n[crisis]\nmodel = \"off\"\n");
+    std::fs::write(&config, text_of).unwrap();
+    let config = config.to_str().unwrap();
+    let empty = dir.0.join("no-model");
+    std::fs::create_dir_all(&empty).unwrap();
+    let check = run_with_model_dir(&["check-config", "--config", config], "", &dir.0, &empty);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stdout).contains("crisis model OFF"),
+        "{}",
+        text(&check.stdout)
+    );
+    assert!(text(&check.stderr).contains("rules alone"));
+    let run = run_with_model_dir(&["run", "--config", config], "/setup\n", &dir.0, &empty);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("rules alone"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert!(
+        text(&run.stdout).contains("RULES ALONE"),
+        "{}",
+        text(&run.stdout)
+    );
+}
+
+/// With the model in use, check-config says so and setup shows it; the
+/// learned layer reads a crisis the rules have no pattern for, and says
+/// what it read it as.
+#[test]
+fn test_the_model_reads_what_the_rules_miss_and_explains_it() {
+    let dir = Dir::new();
+    let config = example_config(&dir.0);
+    let check = run(
+        &["check-config", "--config", config.to_str().unwrap()],
+        "",
+        &dir.0,
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(text(&check.stdout).contains("crisis model in use, files verified"));
+    let farewell = "thank you all for everything, please look after my cat for me\n";
+    let rules = run(&["scan", "--rules-only"], farewell, &dir.0);
+    assert!(
+        text(&rules.stdout).contains("\"none\""),
+        "{}",
+        text(&rules.stdout)
+    );
+    let both = run(&["scan"], farewell, &dir.0);
+    let json: serde_json::Value = serde_json::from_str(text(&both.stdout).trim()).unwrap();
+    assert_ne!(json["level"], "none", "{json}");
+    assert!(
+        json["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("reads like: ")),
+        "{json}"
+    );
+    let setup = console("/setup\n");
+    assert!(
+        setup.contains("rules and the learned model, reading English"),
+        "{setup}"
+    );
+}
