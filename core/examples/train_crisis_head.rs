@@ -56,7 +56,7 @@ fn main() -> Result<(), String> {
     if let Some(dir) = &dump {
         // For exploring heads elsewhere: vectors (f32 LE) and labels.
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        let mut sets = vec![("corpus".to_owned(), y.clone(), x.clone())];
+        let mut sets = vec![("corpus".to_owned(), y, x)];
         for path in &evals {
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
