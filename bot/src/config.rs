@@ -1292,7 +1292,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(dir.crisis.model_dir(), PathBuf::from("/srv/model"));
-        for bad in ["model = \"no\"", "model = false", "model_dir = \" \"", "modle = \"off\""] {
+        for bad in [
+            "model = \"no\"",
+            "model = false",
+            "model_dir = \" \"",
+            "modle = \"off\"",
+        ] {
             let errors = errors(&format!("{base}[crisis]\n{bad}\n"));
             assert!(
                 errors.iter().any(|e| e.starts_with("crisis.")),

@@ -638,7 +638,10 @@ async fn test_the_alert_never_waits_for_the_model_and_the_higher_level_wins() {
         let engine = engine.clone();
         async move {
             engine
-                .handle(message("!g:example.org", "I feel like such a burden to everyone"))
+                .handle(message(
+                    "!g:example.org",
+                    "I feel like such a burden to everyone",
+                ))
                 .await
         }
     });
