@@ -346,7 +346,17 @@ impl Engine {
         if moderators_own || args.trim().is_empty() {
             return Ok(Vec::new());
         }
-        let (rules, level) = self.first_level(args, floor).await;
+        // The model reads only what members write in their own words (a
+        // check-in answer, an exercise and its notes). Settings such as a
+        // time zone or a number of days are not sentences, and a sentence
+        // encoder reads nonsense into them; the rules still read them.
+        let free_text = matches!(name, "checkin" | "homework");
+        let (rules, level) = if free_text {
+            self.first_level(args, floor).await
+        } else {
+            let rules = self.rules_level(args, floor).await;
+            (None, rules)
+        };
         let Some(level) = level else {
             return Ok(Vec::new());
         };

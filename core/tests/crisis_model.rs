@@ -168,3 +168,28 @@ async fn a_flood_is_queued_and_every_message_is_read() {
     }
     assert_eq!(flagged, 6);
 }
+
+/// Text unlike anything labelled (settings, names, lone words) is not
+/// read as a crisis: the head's confident nonsense there needs a labelled
+/// crisis example nearby to count.
+#[test]
+fn settings_and_lone_words_are_not_read_as_a_crisis() {
+    let Some(model) = model() else { return };
+    for text in [
+        "Asia/Kolkata",
+        "all",
+        "Europe/London",
+        "America/New_York",
+        "3",
+        "on",
+        "off",
+        "templates",
+        "export",
+        "good night",
+        "love it",
+        "same here",
+    ] {
+        let reading = model.read(text).unwrap();
+        assert_eq!(reading.level, Level::None, "{text}: {reading:?}");
+    }
+}

@@ -166,13 +166,27 @@ impl Bank {
 
     /// The example nearest to a unit vector, with its cosine similarity.
     pub fn nearest(&self, x: &[f32]) -> Option<(&Example, f32)> {
-        self.examples
+        self.nearest_k(x, 1).into_iter().next()
+    }
+
+    /// The `k` examples nearest to a unit vector, nearest first.
+    pub fn nearest_k(&self, x: &[f32], k: usize) -> Vec<(&Example, f32)> {
+        let mut all: Vec<(&Example, f32)> = self
+            .examples
             .iter()
             .map(|e| {
                 let dot: f32 = e.vector.iter().zip(x).map(|(q, v)| *q as f32 * v).sum();
                 (e, dot * e.scale)
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .collect();
+        let k = k.min(all.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        all.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
+        all.truncate(k);
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        all
     }
 
     /// The file form: magic, count (u32 LE), then per example: level (u8),
@@ -306,6 +320,12 @@ impl Learned {
         let mut spans = Vec::with_capacity(texts.len());
         for text in texts {
             let normalised = super::normalize(text);
+            // A lone word is the rules' alone: the encoder reads nonsense
+            // into text that is not a sentence ("all", a place name).
+            if normalised.split(' ').filter(|w| *w != ".").count() < MIN_WORDS {
+                spans.push((windows.len(), 0, false));
+                continue;
+            }
             let w = self.encoder.windows(&normalised);
             let clipped = w.len() == super::encoder::MAX_WINDOWS;
             spans.push((windows.len(), w.len(), clipped));
@@ -326,11 +346,21 @@ impl Learned {
 
     /// The reading of a message from its windows' vectors: the window
     /// with the highest level (then the highest P(concern+)) decides.
+    ///
+    /// A crisis reading must be supported by the bank: one of the
+    /// [`SUPPORT_K`] nearest labelled examples is a crisis example at
+    /// similarity [`SUPPORT_SIMILARITY`] or more. Text unlike anything
+    /// labelled (a place name, a lone word) gets confident nonsense from
+    /// the head; without support it is not read as a crisis. Out of fold
+    /// on the corpus this costs 0.005 of recall.
     fn decide(&self, vectors: &[Vec<f32>], clipped: bool) -> Reading {
         let mut best: Option<(Level, [f32; 4], &Vec<f32>)> = None;
         for v in vectors {
             let p = self.head.probabilities(v);
-            let level = self.head.level(&p);
+            let mut level = self.head.level(&p);
+            if level > Level::None && !self.supported(v) {
+                level = Level::None;
+            }
             let better = match &best {
                 None => true,
                 Some((l, q, _)) => (level, 1.0 - p[0]) > (*l, 1.0 - q[0]),
@@ -351,8 +381,11 @@ impl Learned {
         let nearest = if level == Level::None {
             None
         } else {
+            // The nearest crisis example that supports the reading.
             self.bank
-                .nearest(vector)
+                .nearest_k(vector, SUPPORT_K)
+                .into_iter()
+                .find(|(e, s)| e.level > Level::None && *s >= SUPPORT_SIMILARITY)
                 .map(|(e, s)| (e.level, e.text.clone(), s))
         };
         Reading {
@@ -376,6 +409,27 @@ pub fn training_vectors(encoder: &Encoder, texts: &[&str]) -> Result<Vec<Vec<f32
         })
         .collect();
     encoder.embed_windows(&windows)
+}
+
+/// Words a message needs before the model reads it; shorter ones are read
+/// by the rules alone. On the first blind set no message this short was
+/// flagged by the model; in the corpus, the one-word crisis lines
+/// ("hopeless", "burden") are the rules' too.
+pub const MIN_WORDS: usize = 2;
+
+/// Nearest examples looked at for support of a crisis reading.
+pub const SUPPORT_K: usize = 5;
+/// Similarity a supporting crisis example needs.
+pub const SUPPORT_SIMILARITY: f32 = 0.4;
+
+impl Learned {
+    /// Whether a crisis example is among the nearest, close enough.
+    fn supported(&self, v: &[f32]) -> bool {
+        self.bank
+            .nearest_k(v, SUPPORT_K)
+            .iter()
+            .any(|(e, s)| e.level > Level::None && *s >= SUPPORT_SIMILARITY)
+    }
 }
 
 /// The corpus files, sorted by name: `(name, contents)`.
