@@ -51,8 +51,24 @@ pub struct User {
     /// The user id.
     pub id: OwnedUserId,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// True asks the sync loop to stop between two syncs ([`User::pause`]).
+    pause: tokio::sync::watch::Sender<bool>,
+    /// Where the sync loop is.
+    status: tokio::sync::watch::Receiver<SyncStatus>,
     sync: JoinHandle<()>,
 }
+
+/// What a user's sync loop reports.
+#[derive(Debug, Clone, Copy, Default)]
+struct SyncStatus {
+    /// Syncs completed so far.
+    syncs: u64,
+    /// Stopped by [`User::pause`], no request in flight.
+    parked: bool,
+}
+
+/// How long a test user's sync waits on the homeserver for news.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Drop for User {
     fn drop(&mut self) {
@@ -116,15 +132,37 @@ impl User {
             },
         );
         let syncing = client.clone();
+        let (pause, mut paused) = tokio::sync::watch::channel(false);
+        let (report, status) = tokio::sync::watch::channel(SyncStatus::default());
         // Our own loop rather than `Client::sync`, which waits a second
         // after any sync that came back within a second (to spare servers
         // that ignore the timeout): that pause would be measured as the
         // bot's latency. Keeps syncing through a homeserver outage.
         let sync = tokio::spawn(async move {
-            let mut settings = SyncSettings::default().timeout(Duration::from_secs(10));
+            let mut settings = SyncSettings::default().timeout(SYNC_TIMEOUT);
+            let mut catching_up = false;
             loop {
-                match syncing.sync_once(settings.clone()).await {
-                    Ok(response) => settings = settings.token(response.next_batch),
+                if *paused.borrow_and_update() {
+                    report.send_modify(|s| s.parked = true);
+                    if paused.wait_for(|p| !*p).await.is_err() {
+                        return;
+                    }
+                    report.send_modify(|s| s.parked = false);
+                    catching_up = true;
+                }
+                // Back from a pause: take what is waiting, without waiting
+                // for more.
+                let this = if catching_up {
+                    settings.clone().timeout(Duration::ZERO)
+                } else {
+                    settings.clone()
+                };
+                match syncing.sync_once(this).await {
+                    Ok(response) => {
+                        settings = settings.token(response.next_batch);
+                        catching_up = false;
+                        report.send_modify(|s| s.syncs += 1);
+                    }
                     Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
                 }
             }
@@ -134,8 +172,49 @@ impl User {
             client,
             id,
             seen,
+            pause,
+            status,
             sync,
         }
+    }
+
+    /// Stops syncing (a phone in a pocket) and returns once no sync is in
+    /// flight, so an idle user costs the homeserver and this process
+    /// nothing while others are measured. Nothing is lost: the next sync
+    /// after [`User::resume`] brings what happened meanwhile.
+    pub async fn pause(&self) {
+        self.pause.send_replace(true);
+        // The sync in flight is a long poll that ends on news for this user
+        // or after `SYNC_TIMEOUT`: news in the user's own account data ends
+        // it now, without waking anyone else.
+        let mut status = self.status.clone();
+        let n = status.borrow().syncs;
+        self.client
+            .account()
+            .set_account_data_raw(
+                "org.ipt_bot.test.pause".into(),
+                matrix_sdk::ruma::serde::Raw::new(&serde_json::json!({ "n": n }))
+                    .expect("json")
+                    .cast_unchecked(),
+            )
+            .await
+            .expect("account data");
+        tokio::time::timeout(SYNC_TIMEOUT * 2, status.wait_for(|s| s.parked))
+            .await
+            .expect("sync loop parks")
+            .expect("sync loop running");
+    }
+
+    /// Syncs again after [`User::pause`]; returns once a first sync has
+    /// brought what happened meanwhile.
+    pub async fn resume(&self) {
+        let mut status = self.status.clone();
+        let before = status.borrow().syncs;
+        self.pause.send_replace(false);
+        tokio::time::timeout(SYNC_TIMEOUT * 2, status.wait_for(|s| s.syncs > before))
+            .await
+            .expect("a sync after resuming")
+            .expect("sync loop running");
     }
 
     /// Creates an encrypted private room and invites `invite`.
@@ -177,6 +256,17 @@ impl User {
             .event_id
     }
 
+    /// Shares this client's room key for `room` with the members' devices
+    /// now, by sending an event nobody reads, rather than with the next
+    /// message (a client does the same when its user starts typing): then
+    /// timing that message does not time this client's key sharing.
+    pub async fn share_room_key(&self, room: &RoomId) {
+        let room = self.client.get_room(room).expect("in room");
+        room.send_raw("org.ipt_bot.test.share_room_key", serde_json::json!({}))
+            .await
+            .expect("send");
+    }
+
     /// Reacts to `event` in `room`.
     pub async fn react(&self, room: &RoomId, event: &OwnedEventId, key: &str) {
         let room = self.client.get_room(room).expect("in room");
@@ -205,6 +295,39 @@ impl User {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until this client sees `who` joined to `room` and knows at
+    /// least one of their devices: a client shares its room keys only with
+    /// the devices it knows of members it has seen join.
+    pub async fn sees_joined(&self, who: &UserId, room: &RoomId, timeout: Duration) {
+        use matrix_sdk::ruma::events::room::member::MembershipState;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let joined = match self.client.get_room(room) {
+                Some(r) => matches!(
+                    r.get_member_no_sync(who).await,
+                    Ok(Some(m)) if *m.membership() == MembershipState::Join
+                ),
+                None => false,
+            };
+            let devices = self
+                .client
+                .encryption()
+                .get_user_devices(who)
+                .await
+                .map(|d| d.devices().count())
+                .unwrap_or(0);
+            if joined && devices > 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not see {who} join {room} with a device",
+                self.id
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -294,6 +417,42 @@ impl World {
         })
     }
 
+    /// Lifts every rate limit for `user` (a full id) with Synapse's admin
+    /// API, the override the README gives for a production bot. The test
+    /// server's relaxed limits leave room creation at Synapse's default,
+    /// ten in a burst and then one a minute: a bot opening a direct room
+    /// with each of more than ten members would wait a minute for the
+    /// eleventh.
+    /// Registers an admin account, so call it once per world.
+    pub async fn lift_rate_limits(&self, user: &str) {
+        let password = "rate-limit-admin-password";
+        let admin = self.synapse.register("rate-limit-admin", password, true);
+        let client = Client::builder()
+            .homeserver_url(&self.synapse.base_url)
+            .build()
+            .await
+            .expect("build client");
+        client
+            .matrix_auth()
+            .login_username(&admin, password)
+            .send()
+            .await
+            .expect("admin login");
+        let token = client.access_token().expect("admin token");
+        matrix_sdk::reqwest::Client::new()
+            .post(format!(
+                "{}/_synapse/admin/v1/users/{user}/override_ratelimit",
+                self.synapse.base_url
+            ))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(r#"{"messages_per_second": 0, "burst_count": 0}"#)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("rate limit override");
+    }
+
     /// The bot's config, reaching the homeserver at `homeserver`.
     pub fn config(&self, homeserver: &str) -> Config {
         let text = format!(
@@ -320,39 +479,52 @@ impl World {
     /// Waits until every test user in `room` sees the bot joined there and
     /// knows its device: a client that has not yet seen the bot join does
     /// not share its room keys with it (as with any newcomer's device).
+    /// Users added by [`World::add_member`] are waited for with
+    /// [`User::sees_joined`].
     pub async fn bot_joined(&self, room: &RoomId) {
-        let deadline = Instant::now() + Duration::from_secs(30);
         for user in [&self.moderator, &self.member] {
-            if user.client.get_room(room).is_none() {
-                continue;
-            }
-            loop {
-                let joined = match user.client.get_room(room) {
-                    Some(r) => matches!(
-                        r.get_member_no_sync(self.bot_id()).await,
-                        Ok(Some(m)) if *m.membership()
-                            == matrix_sdk::ruma::events::room::member::MembershipState::Join
-                    ),
-                    None => false,
-                };
-                let devices = user
-                    .client
-                    .encryption()
-                    .get_user_devices(self.bot_id())
-                    .await
-                    .map(|d| d.devices().count())
-                    .unwrap_or(0);
-                if joined && devices > 0 {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{} did not see the bot join {room} with a device",
-                    user.id
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            if user.client.get_room(room).is_some() {
+                user.sees_joined(self.bot_id(), room, Duration::from_secs(30))
+                    .await;
             }
         }
+    }
+
+    /// Another member of the group room: registers `name` (password
+    /// `name-password`), logs in, is invited by the moderator and joins.
+    /// Returns once the moderator's client sees them joined with a device
+    /// and theirs sees the moderator's, so each can read the other.
+    ///
+    /// If the bot is running it welcomes them privately, which opens a
+    /// direct room with them; someone who joined before the bot did is
+    /// not welcomed, and has no direct room until the bot first needs one.
+    /// The bot's side is not checked here: it learns a member's devices
+    /// when it needs to encrypt for them.
+    pub async fn add_member(&self, name: &str) -> User {
+        let password = format!("{name}-password");
+        let id = self.synapse.register(name, &password, false);
+        let user = User::login(&self.synapse.base_url, &id, &password).await;
+        self.moderator
+            .client
+            .get_room(&self.group)
+            .expect("moderator in the group")
+            .invite_user_by_id(&user.id)
+            .await
+            .expect("invite");
+        // Joining is also what the invite handler does; whichever comes
+        // second finds the user joined already.
+        user.client
+            .join_room_by_id(&self.group)
+            .await
+            .expect("join the group");
+        user.joined(&self.group, Duration::from_secs(10)).await;
+        let timeout = Duration::from_secs(30);
+        self.moderator
+            .sees_joined(&user.id, &self.group, timeout)
+            .await;
+        user.sees_joined(&self.moderator.id, &self.group, timeout)
+            .await;
+        user
     }
 
     /// Matches bot messages in `room`.
@@ -377,7 +549,16 @@ impl Bot {
     /// Starts the bot with `config`.
     pub fn start(config: Config) -> Bot {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(ipt_bot::runtime::run_until(config, stop.clone()));
+        let run = ipt_bot::runtime::run_until(config, stop.clone());
+        let task = tokio::spawn(async move {
+            let result = run.await;
+            // Said now: otherwise only `stop` tells, after a test has timed
+            // out waiting for a bot that is not there.
+            if let Err(error) = &result {
+                eprintln!("the bot stopped with an error: {error:#}");
+            }
+            result
+        });
         Bot { stop, task }
     }
 
