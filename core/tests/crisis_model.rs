@@ -188,6 +188,8 @@ fn settings_and_lone_words_are_not_read_as_a_crisis() {
         "good night",
         "love it",
         "same here",
+        "first 2",
+        "second 0",
     ] {
         let reading = model.read(text).unwrap();
         assert_eq!(reading.level, Level::None, "{text}: {reading:?}");
