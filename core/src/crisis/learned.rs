@@ -354,11 +354,19 @@ impl Learned {
     /// the head; without support it is not read as a crisis. Out of fold
     /// on the corpus this costs 0.005 of recall.
     fn decide(&self, vectors: &[Vec<f32>], clipped: bool) -> Reading {
-        let mut best: Option<(Level, [f32; 4], &Vec<f32>)> = None;
+        type Nearest = Option<(Level, String, f32)>;
+        let mut best: Option<(Level, [f32; 4], Nearest)> = None;
         for v in vectors {
             let p = self.head.probabilities(v);
             let mut level = self.head.level(&p);
-            if level > Level::None && !self.supported(v) {
+            // The bank is searched only where the head reads a crisis; the
+            // example that supports the reading is also its explanation.
+            let support = if level > Level::None {
+                self.support(v)
+            } else {
+                None
+            };
+            if support.is_none() {
                 level = Level::None;
             }
             let better = match &best {
@@ -366,10 +374,10 @@ impl Learned {
                 Some((l, q, _)) => (level, 1.0 - p[0]) > (*l, 1.0 - q[0]),
             };
             if better {
-                best = Some((level, p, v));
+                best = Some((level, p, support));
             }
         }
-        let Some((level, probabilities, vector)) = best else {
+        let Some((level, probabilities, nearest)) = best else {
             return Reading {
                 level: Level::None,
                 probabilities: [1.0, 0.0, 0.0, 0.0],
@@ -377,16 +385,6 @@ impl Learned {
                 windows: 0,
                 clipped,
             };
-        };
-        let nearest = if level == Level::None {
-            None
-        } else {
-            // The nearest crisis example that supports the reading.
-            self.bank
-                .nearest_k(vector, SUPPORT_K)
-                .into_iter()
-                .find(|(e, s)| e.level > Level::None && *s >= SUPPORT_SIMILARITY)
-                .map(|(e, s)| (e.level, e.text.clone(), s))
         };
         Reading {
             level,
@@ -426,12 +424,14 @@ pub const SUPPORT_K: usize = 5;
 pub const SUPPORT_SIMILARITY: f32 = 0.4;
 
 impl Learned {
-    /// Whether a crisis example is among the nearest, close enough.
-    fn supported(&self, v: &[f32]) -> bool {
+    /// The nearest crisis example among the [`SUPPORT_K`] nearest, if one
+    /// is close enough to support a crisis reading.
+    fn support(&self, v: &[f32]) -> Option<(Level, String, f32)> {
         self.bank
             .nearest_k(v, SUPPORT_K)
-            .iter()
-            .any(|(e, s)| e.level > Level::None && *s >= SUPPORT_SIMILARITY)
+            .into_iter()
+            .find(|(e, s)| e.level > Level::None && *s >= SUPPORT_SIMILARITY)
+            .map(|(e, s)| (e.level, e.text.clone(), s))
     }
 }
 
