@@ -218,12 +218,11 @@ impl Engine {
             .max(floor)
     }
 
-    /// The learned layer's level for a text, if it is in use.
-    async fn model_level(&self, text: &str) -> Option<AlertLevel> {
-        self.detector
-            .learned(text)
-            .await
-            .and_then(|r| r.level.alert_level())
+    /// The learned layer's level for a text, if it is in use, and why.
+    async fn model_level(&self, text: &str) -> Option<(AlertLevel, String)> {
+        let reading = self.detector.learned(text).await?;
+        let level = reading.level.alert_level()?;
+        Some((level, model_why(&reading)))
     }
 
     /// The crisis level of a text in two steps. The rules come first: if
@@ -234,21 +233,27 @@ impl Engine {
         &self,
         text: &str,
         floor: Option<AlertLevel>,
-    ) -> (Option<AlertLevel>, Option<AlertLevel>) {
+    ) -> (Option<AlertLevel>, Option<(AlertLevel, String)>) {
         let rules = self.rules_level(text, floor).await;
         match rules {
-            Some(_) => (rules, rules),
+            Some(level) => (rules, Some((level, RULES_WHY.to_owned()))),
             None => (None, self.model_level(text).await),
         }
     }
 
     /// After acting on the rules' level: the model's level, where it reads
     /// more than the rules did (the higher level wins).
-    async fn model_raises(&self, text: &str, rules: Option<AlertLevel>) -> Option<AlertLevel> {
+    async fn model_raises(
+        &self,
+        text: &str,
+        rules: Option<AlertLevel>,
+    ) -> Option<(AlertLevel, String)> {
         if rules.is_none() || !self.detector.model_in_use() {
             return None;
         }
-        self.model_level(text).await.filter(|m| Some(*m) > rules)
+        self.model_level(text)
+            .await
+            .filter(|(m, _)| Some(*m) > rules)
     }
 
     /// Tells the engine which identities are the bot's own.
@@ -351,22 +356,27 @@ impl Engine {
         // time zone or a number of days are not sentences, and a sentence
         // encoder reads nonsense into them; the rules still read them.
         let free_text = matches!(name, "checkin" | "homework");
-        let (rules, level) = if free_text {
+        let (rules, found) = if free_text {
             self.first_level(args, floor).await
         } else {
             let rules = self.rules_level(args, floor).await;
-            (None, rules)
+            (None, rules.map(|l| (l, RULES_WHY.to_owned())))
         };
-        let Some(level) = level else {
+        let Some((level, why)) = found else {
             return Ok(Vec::new());
         };
         let group = match self.group_of(group).await? {
             Some(g) => Some(GroupRef::new(g.platform, g.external_id)),
             None => self.home_group(sender).await?,
         };
-        let mut replies = self.private_crisis(group.as_ref(), sender, level).await;
-        if let Some(higher) = self.model_raises(args, rules).await {
-            replies.extend(self.private_crisis(group.as_ref(), sender, higher).await);
+        let mut replies = self
+            .private_crisis(group.as_ref(), sender, level, &why)
+            .await;
+        if let Some((higher, why)) = self.model_raises(args, rules).await {
+            replies.extend(
+                self.private_crisis(group.as_ref(), sender, higher, &why)
+                    .await,
+            );
         }
         Ok(replies)
     }
@@ -449,8 +459,8 @@ impl Engine {
         link: Option<String>,
         floor: Option<AlertLevel>,
     ) -> crate::Result<Vec<Reply>> {
-        let (rules, level) = self.first_level(text, floor).await;
-        let Some(level) = level else {
+        let (rules, found) = self.first_level(text, floor).await;
+        let Some((level, why)) = found else {
             // A bare "confirm" after `mydata delete`, typed where the member
             // was (the console; a group room).
             if let Some(replies) = self.bare_confirmation(sender, text).await? {
@@ -459,16 +469,16 @@ impl Engine {
             return Ok(Vec::new());
         };
         match self
-            .raise_alert(group_ref, sender, text, link.clone(), level, true)
+            .raise_alert(group_ref, sender, text, link.clone(), level, &why, true)
             .await
         {
             Ok(replies) => {
                 self.wake_workers();
                 // The alert is out on the rules' word; where the model reads
                 // more, the open alert is raised to its level.
-                if let Some(higher) = self.model_raises(text, rules).await {
+                if let Some((higher, why)) = self.model_raises(text, rules).await {
                     match self
-                        .raise_alert(group_ref, sender, text, link, higher, true)
+                        .raise_alert(group_ref, sender, text, link, higher, &why, true)
                         .await
                     {
                         Ok(_) => self.wake_workers(),
@@ -495,6 +505,7 @@ impl Engine {
         text: &str,
         link: Option<String>,
         level: AlertLevel,
+        why: &str,
         respect_quiet: bool,
     ) -> crate::Result<Vec<Reply>> {
         let now = self.clock.now();
@@ -526,6 +537,12 @@ impl Engine {
                 .to_owned()
         } else {
             assessment_note(&group, text)
+        };
+        // Why the bot thinks so, in words that never quote the member.
+        let note = match (note.is_empty(), why.is_empty()) {
+            (_, true) => note,
+            (true, false) => why.to_owned(),
+            (false, false) => format!("{note}\n{why}"),
         };
         let since = now - chrono::Duration::minutes(REPEAT_WINDOW_MINUTES);
         if let Some(open) = self.store.recent_alert(group.id, member.id, since).await? {
@@ -1084,15 +1101,20 @@ impl Engine {
         // member's group) and that group's crisis lines.
         let draft = self.drafts.get(&sender.member, now);
         let mut replies = Vec::new();
-        let (rules, level) = self.first_level(text, floor).await;
-        if let Some(level) = level {
+        let (rules, found) = self.first_level(text, floor).await;
+        if let Some((level, why)) = found {
             let group = match draft.as_ref().and_then(|d| d.group.clone()) {
                 Some(group) => Some(group),
                 None => self.home_group(sender).await?,
             };
-            replies = self.private_crisis(group.as_ref(), sender, level).await;
-            if let Some(higher) = self.model_raises(text, rules).await {
-                replies.extend(self.private_crisis(group.as_ref(), sender, higher).await);
+            replies = self
+                .private_crisis(group.as_ref(), sender, level, &why)
+                .await;
+            if let Some((higher, why)) = self.model_raises(text, rules).await {
+                replies.extend(
+                    self.private_crisis(group.as_ref(), sender, higher, &why)
+                        .await,
+                );
             }
             // Mood and sleep want a number: the check-in waits where it
             // was. A free-text answer is also kept as the answer.
@@ -1137,13 +1159,14 @@ impl Engine {
         group: Option<&GroupRef>,
         sender: &Sender,
         level: AlertLevel,
+        why: &str,
     ) -> Vec<Reply> {
         let Some(group) = group else {
             tracing::warn!(%level, "crisis words in a private message from someone in no group: resources only");
             return vec![Reply::private(support_text(level, None, false))];
         };
         match self
-            .raise_alert(group, sender, PRIVATE_SOURCE, None, level, true)
+            .raise_alert(group, sender, PRIVATE_SOURCE, None, level, why, true)
             .await
         {
             Ok(replies) => {
@@ -1341,7 +1364,7 @@ impl Engine {
             let recent = self.store.checkins(member.id, since).await?;
             if let Some(why) = crate::checkin::low_mood_signal(&recent, local_date) {
                 let text = format!("(check-in signal, shared by the member's choice: {why})");
-                self.raise_alert(g, sender, &text, None, AlertLevel::Concern, false)
+                self.raise_alert(g, sender, &text, None, AlertLevel::Concern, "", false)
                     .await?;
                 self.wake_workers();
                 replies.push(Reply::private(format!(
@@ -1980,6 +2003,27 @@ pub(crate) fn moderator_prefix(platform: crate::ids::Platform) -> &'static str {
 /// What moderators are told of the message itself: an excerpt only where
 /// the group chose excerpts; otherwise nothing here (the link goes with
 /// the alert).
+/// What moderators are told of an alert the rules raised. The rules'
+/// signals quote the member's words, so they are not shown here.
+const RULES_WHY: &str = "Why: the detector's phrase rules read it as a crisis.";
+
+/// What moderators are told of a level the learned model read: the
+/// labelled example it reads like, which is ours, never the member's words.
+fn model_why(reading: &crisis::learned::Reading) -> String {
+    match &reading.nearest {
+        Some((level, example, similarity)) => format!(
+            "Why: the learned model read it as {}; it reads like this example from our own \
+             training set (not their words): \"{example}\" ({level}, similarity {similarity:.2}).",
+            reading.level.as_str(),
+            level = level.as_str()
+        ),
+        None => format!(
+            "Why: the learned model read it as {}.",
+            reading.level.as_str()
+        ),
+    }
+}
+
 fn assessment_note(group: &Group, text: &str) -> String {
     if group.settings.alert_excerpts {
         let excerpt: String = text.chars().take(300).collect();

@@ -622,7 +622,7 @@ impl ipt_core::crisis::Reader for HeldReader {
 /// comes after and raises the open alert where it reads more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_the_alert_never_waits_for_the_model_and_the_higher_level_wins() {
-    let (store, engine, _clock, _dir) = setup(Some("!mods:example.org")).await;
+    let (store, engine, clock, _dir) = setup(Some("!mods:example.org")).await;
     let (release, held) = std::sync::mpsc::channel();
     let reader = HeldReader {
         level: ipt_core::crisis::Level::Urgent,
@@ -663,6 +663,35 @@ async fn test_the_alert_never_waits_for_the_model_and_the_higher_level_wins() {
     let alerts = store.alerts(group.id, true).await.unwrap();
     assert_eq!(alerts.len(), 1, "raised, not a second alert");
     assert_eq!(alerts[0].level, AlertLevel::Urgent);
+    // Moderators are told why, and never in the member's words.
+    let to_moderators: Vec<String> = store
+        .claim_deliveries(
+            Platform::Matrix,
+            Lane::Critical,
+            clock.now(),
+            10,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.delivery.payload.text)
+        .collect();
+    assert_eq!(to_moderators.len(), 2, "{to_moderators:?}");
+    assert!(
+        to_moderators[0].contains("phrase rules"),
+        "{}",
+        to_moderators[0]
+    );
+    assert!(
+        to_moderators[1].contains("learned model read it as urgent"),
+        "{}",
+        to_moderators[1]
+    );
+    assert!(
+        to_moderators.iter().all(|t| !t.contains("burden")),
+        "{to_moderators:?}"
+    );
 
     // A message the rules pass over is read by the model alone.
     release.send(()).unwrap();
