@@ -232,6 +232,25 @@ impl User {
         self.client.create_room(request).await.expect("create room")
     }
 
+    /// Like [`User::create_encrypted_room`], with the room key rotated
+    /// after every `messages` messages sent with it (the
+    /// `rotation_period_msgs` of `m.room.encryption`).
+    pub async fn create_rotating_room(
+        &self,
+        name: &str,
+        invite: &[&UserId],
+        messages: u64,
+    ) -> Room {
+        let mut request = CreateRoom::new();
+        request.name = Some(name.to_owned());
+        request.preset = Some(RoomPreset::PrivateChat);
+        request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
+        let mut content = RoomEncryptionEventContent::with_recommended_defaults();
+        content.rotation_period_msgs = Some(messages.try_into().expect("a small count"));
+        request.initial_state = vec![InitialStateEvent::with_empty_state_key(content).to_raw_any()];
+        self.client.create_room(request).await.expect("create room")
+    }
+
     /// Waits until this user is joined to `room`.
     pub async fn joined(&self, room: &RoomId, timeout: Duration) -> Room {
         let deadline = Instant::now() + timeout;
@@ -415,6 +434,18 @@ impl World {
             mods,
             _serial: serial,
         })
+    }
+
+    /// Replaces the moderators' room by one whose room key rotates after
+    /// every `messages` messages. Call it before the bot starts.
+    pub async fn rotate_moderator_keys_every(&mut self, messages: u64) {
+        let bot_id = UserId::parse(self.bot.as_str()).expect("bot id");
+        self.mods = self
+            .moderator
+            .create_rotating_room("moderators (rotating keys)", &[&bot_id], messages)
+            .await
+            .room_id()
+            .to_owned();
     }
 
     /// Lifts every rate limit for `user` (a full id) with Synapse's admin

@@ -414,3 +414,88 @@ async fn test_matrix_alert_sent_during_an_outage_arrives_exactly_once() {
     assert_eq!(copies, 1, "the alert shows exactly once");
     bot.stop().await;
 }
+
+/// matrix-sdk panics ("Session expired") when two sends to one room race
+/// while its room key rotates. The moderators' room here rotates its key
+/// with every message, and alerts (the outbox) and command answers (the
+/// reply task) go to it at the same time: every one must arrive, and the
+/// bot must still answer afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_matrix_sends_racing_a_room_key_rotation_all_arrive() {
+    const ASKS: usize = 20;
+    let Some(mut world) = World::new().await else {
+        return;
+    };
+    world.rotate_moderator_keys_every(1).await;
+    world.lift_rate_limits(&world.bot).await;
+    let mut members = Vec::new();
+    for name in ["rota", "rotb", "rotc", "rotd", "rote"] {
+        members.push(world.add_member(name).await);
+    }
+    let bot = Bot::start(world.config(&world.synapse.base_url));
+    world.bot_joined(&world.group).await;
+    world.bot_joined(&world.mods).await;
+    for m in &members {
+        m.sees_joined(world.bot_id(), &world.group, Duration::from_secs(30))
+            .await;
+    }
+    world.moderator.say(&world.mods, "!ipt alerts").await;
+    world
+        .moderator
+        .wait_for(Duration::from_secs(20), world.from_bot_in(&world.mods))
+        .await
+        .expect("bot ready in the moderators' room");
+
+    // Five members in crisis at once while the moderator keeps asking.
+    let asks = async {
+        for _ in 0..ASKS {
+            world.moderator.say(&world.mods, "!ipt alerts").await;
+        }
+    };
+    tokio::join!(
+        members[0].say(&world.group, CRISIS),
+        members[1].say(&world.group, CRISIS),
+        members[2].say(&world.group, CRISIS),
+        members[3].say(&world.group, CRISIS),
+        members[4].say(&world.group, CRISIS),
+        asks
+    );
+
+    let alerts = |s: &ipt_tests::mx::Seen| {
+        world.from_bot_in(&world.mods)(s) && s.body.starts_with("Crisis alert")
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = world.moderator.seen();
+        let got = seen.iter().filter(|s| alerts(s)).count();
+        let answers = seen
+            .iter()
+            .filter(|s| {
+                world.from_bot_in(&world.mods)(s)
+                    && (s.body.starts_with("Alerts, newest first")
+                        || s.body.starts_with("No open alerts"))
+            })
+            .count();
+        // The first ask's answer and one for each of the others.
+        if got >= 5 && answers > ASKS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lost while the room key rotated: {got} of 5 alerts and {answers} of {} answers arrived",
+            ASKS + 1
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The reply task is alive: a later command is still answered.
+    world.member.say(&world.group, "!ipt learn grief").await;
+    world
+        .member
+        .wait_for(Duration::from_secs(20), |s| {
+            world.from_bot_in(&world.group)(s) && s.body.contains("Grief")
+        })
+        .await
+        .expect("the bot still answers");
+    bot.stop().await;
+}

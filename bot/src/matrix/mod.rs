@@ -140,6 +140,10 @@ struct Inner {
     /// One direct room is opened at a time, so two deliveries to the same
     /// member never create two rooms.
     dm_lock: AsyncMutex<()>,
+    /// One send at a time per room. matrix-sdk checks a room key's age,
+    /// then encrypts; two sends racing while the key rotates panic inside
+    /// it ("Session expired"). In turn they share or rotate the key first.
+    room_sends: Mutex<HashMap<OwnedRoomId, Arc<AsyncMutex<()>>>>,
     /// Events handled recently (a join can arrive in both the state and the
     /// timeline of one sync; a replayed sync repeats events).
     seen: Mutex<Seen>,
@@ -285,6 +289,7 @@ impl MatrixAdapter {
             alias_refresh: Mutex::default(),
             kinds: Mutex::default(),
             dm_lock: AsyncMutex::new(()),
+            room_sends: Mutex::default(),
             seen: Mutex::default(),
             outgoing,
         };
@@ -295,9 +300,18 @@ impl MatrixAdapter {
                 let Some(inner) = weak.upgrade() else {
                     return;
                 };
-                inner
-                    .send_replies(&out.room, &out.kind, &out.user, out.replies)
-                    .await;
+                // Supervised: a panic inside matrix-sdk loses these replies
+                // (logged), never the task that sends all later ones.
+                let room = out.room.room_id().to_owned();
+                let sent = tokio::spawn(async move {
+                    inner
+                        .send_replies(&out.room, &out.kind, &out.user, out.replies)
+                        .await;
+                })
+                .await;
+                if let Err(error) = sent {
+                    tracing::error!(%room, %error, "sending replies failed inside the Matrix client; later replies still go out");
+                }
             }
         });
         Ok(Self { inner })
@@ -721,12 +735,17 @@ impl Inner {
                     }
                 },
             };
-            match send_text(&target, &reply.text, None, &Dress::default()).await {
+            match self
+                .send(&target, &reply.text, None, Dress::default())
+                .await
+            {
                 Ok(()) => tracing::debug!(room = %target.room_id(), "reply sent"),
                 Err(error) => tracing::warn!(%error, room = %target.room_id(), "reply failed"),
             }
-            if let Some(image) = reply.image
-                && let Err(error) = target
+            if let Some(image) = reply.image {
+                let lock = self.room_send_lock(&target);
+                let _turn = lock.lock().await;
+                if let Err(error) = target
                     .send_attachment(
                         image.name,
                         &mime::IMAGE_PNG,
@@ -734,9 +753,37 @@ impl Inner {
                         matrix_sdk::attachment::AttachmentConfig::new(),
                     )
                     .await
-            {
-                tracing::warn!(%error, "chart upload failed");
+                {
+                    tracing::warn!(%error, "chart upload failed");
+                }
             }
+        }
+    }
+
+    /// The lock that gives sends to `room` their turn.
+    fn room_send_lock(&self, room: &Room) -> Arc<AsyncMutex<()>> {
+        let mut sends = self.room_sends.lock().expect("room send locks");
+        sends.entry(room.room_id().to_owned()).or_default().clone()
+    }
+
+    /// Sends `text` to `room` in its turn (see `room_sends`). A panic inside
+    /// matrix-sdk is caught and returned as a failure, so the outbox retries
+    /// the row and the calling task lives on.
+    async fn send(
+        &self,
+        room: &Room,
+        text: &str,
+        txn: Option<&str>,
+        dress: Dress,
+    ) -> Result<(), SendFailure> {
+        let lock = self.room_send_lock(room);
+        let _turn = lock.lock().await;
+        let (room, text, txn) = (room.clone(), text.to_owned(), txn.map(str::to_owned));
+        match tokio::spawn(async move { send_text(&room, &text, txn.as_deref(), &dress).await })
+            .await
+        {
+            Ok(result) => result.map_err(SendFailure::Matrix),
+            Err(error) => Err(SendFailure::Panicked(error.to_string())),
         }
     }
 
@@ -1024,9 +1071,9 @@ async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Ctx(weak): Ctx<W
 
 /// How the notices of one message are dressed.
 #[derive(Default)]
-struct Dress<'a> {
+struct Dress {
     /// A member shown as a pill: (user id, name as in the text).
-    pill: Option<(&'a str, &'a str)>,
+    pill: Option<(String, String)>,
     /// The alert the notice is about, so a reaction can claim it.
     alert: Option<i64>,
     /// Ping the room with the first part: the bot's own escalations only,
@@ -1040,10 +1087,14 @@ async fn send_text(
     room: &Room,
     text: &str,
     txn: Option<&str>,
-    dress: &Dress<'_>,
+    dress: &Dress,
 ) -> Result<(), matrix_sdk::Error> {
     for (i, part) in render::split(text, render::MAX_CHUNK).iter().enumerate() {
-        let mut content = render::notice(part, dress.pill);
+        let pill = dress
+            .pill
+            .as_ref()
+            .map(|(id, name)| (id.as_str(), name.as_str()));
+        let mut content = render::notice(part, pill);
         if let Some(alert) = dress.alert {
             content[ALERT_FIELD] = serde_json::json!(alert);
         }
@@ -1121,17 +1172,43 @@ impl DeliverySink for MatrixSink {
             pill: payload
                 .member
                 .as_ref()
-                .map(|m| (m.id.as_str(), m.name.as_str())),
+                .map(|m| (m.id.clone(), m.name.clone())),
             alert: payload.alert.filter(|_| to_moderators).map(|a| a.0),
             ping_room: payload.mention_moderators && delivery.target.kind == TargetKind::Channel,
         };
-        let result = send_text(&room, &text, Some(&delivery.idempotency_key), &dress).await;
+        let result = inner
+            .send(&room, &text, Some(&delivery.idempotency_key), dress)
+            .await;
         let outcome = match result {
             Ok(()) => DeliveryResult::Delivered,
-            Err(error) => classify(&error),
+            Err(SendFailure::Matrix(error)) => classify(&error),
+            Err(SendFailure::Panicked(error)) => {
+                tracing::error!(%error, room = %room.room_id(), "the Matrix client failed while sending; the delivery will be retried");
+                DeliveryResult::Retry {
+                    error: format!("the Matrix client failed while sending: {error}"),
+                    after: None,
+                }
+            }
         };
         tracing::debug!(kind = %delivery.kind, room = %room.room_id(), ?outcome, "Matrix delivery");
         outcome
+    }
+}
+
+/// Why a send failed: the homeserver or client said no, or matrix-sdk
+/// panicked inside (caught; the row is retried).
+#[derive(Debug)]
+enum SendFailure {
+    Matrix(matrix_sdk::Error),
+    Panicked(String),
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Matrix(error) => error.fmt(f),
+            Self::Panicked(error) => write!(f, "the Matrix client failed: {error}"),
+        }
     }
 }
 
