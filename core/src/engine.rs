@@ -2202,8 +2202,8 @@ pub fn help_text(p: &str) -> String {
          {p}stats - anonymous group totals\n\
          {p}homework assign ... - suggest an exercise to a member or the group\n\
          \n\
-         I read messages for signs of crisis, in English only for now. That is a safety \
-         net, not a clinician: I can miss things and misread them, so please keep looking \
+         I read messages for signs of crisis in English; in other languages I catch only a \
+         few plain phrases. That is a safety net, not a clinician: I can miss things and misread them, so please keep looking \
          out for each other.\n\
          If you might act on thoughts of suicide or self-harm, please call your local \
          emergency number or a crisis line now."
@@ -2256,9 +2256,9 @@ pub fn privacy_text(p: &str) -> String {
          {p}pause stops scheduled messages for a while. {p}mydata export shows everything \
          I store about you and {p}mydata delete removes it.\n\
          - How I spot a crisis: rules and a small language model that runs inside the bot \
-         (nothing is sent anywhere to be read). They read English only for now, and they \
-         are a safety net, not a clinician: they can miss a crisis or see one that isn't \
-         there.\n\
+         (nothing is sent anywhere to be read). They read English; in other languages they \
+         catch only a few plain phrases. They are a safety net, not a clinician: they can \
+         miss a crisis or see one that isn't there.\n\
          I'm a bot for peer support, not a health service or an emergency service."
     )
 }

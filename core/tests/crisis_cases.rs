@@ -253,3 +253,43 @@ fn test_unicode_spaces_separate_words() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn test_whole_phrases_spelt_out_letter_by_letter() {
+    check(&[
+        ("s o  t i r e d  o f  l i v i n g", Level::Concern),
+        ("i w a n t t o d i e", Level::Urgent),
+        ("g.o.n.n.a.k.i.l.l.m.y.s.e.l.f", Level::Urgent),
+        ("N O B O D Y W O U L D C A R E", Level::Concern),
+        // Spelt-out everyday talk stays quiet.
+        ("s e e y o u a t t h e m e e t i n g", Level::None),
+        ("l o l", Level::None),
+    ]);
+}
+
+#[test]
+fn test_a_few_plain_phrases_in_other_languages() {
+    check(&[
+        ("ya no quiero vivir", Level::Urgent),
+        ("me quiero matar", Level::Urgent),
+        ("je veux mourir", Level::Urgent),
+        ("ich will sterben", Level::Urgent),
+        ("quero morrer, sério", Level::Urgent),
+        ("gusto ko nang mamatay", Level::Urgent),
+        ("mujhe marna hai yaar", Level::Urgent),
+        ("ölmek istiyorum", Level::Urgent),
+        ("aku ingin mati", Level::Urgent),
+        ("aku mau bunuh diri", Level::Urgent),
+        ("хочу умереть", Level::Urgent),
+        ("ich will sterben. heute nacht.", Level::Imminent),
+        ("ich möchte einfach nicht mehr aufwachen", Level::Concern),
+        // Said the other way round, or an idiom: nothing.
+        ("no quiero morir, solo estoy cansado", Level::None),
+        ("nahi marna hai mujhe, bas thak gaya", Level::None),
+        ("ce boulot va me tuer", Level::None),
+        ("das wird mich noch umbringen haha", Level::None),
+        ("me voy a morir de risa", Level::None),
+        ("hasta esta noche amigos", Level::None),
+        ("bunuh diri bukan jalan keluar, kata guru", Level::None),
+    ]);
+}

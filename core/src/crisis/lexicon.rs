@@ -10,7 +10,16 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::normalize::{Key, Words, slang, squeeze, with_tokens};
+use super::normalize::{Key, Words, confusable, slang, squeeze, with_tokens};
+
+/// A pattern word as the normaliser reads text: look-alike letters of
+/// other scripts (Cyrillic "о") are read as Latin, so a Russian phrase is
+/// written plainly here and matched as the text is read.
+fn as_read(word: &str) -> String {
+    word.chars()
+        .flat_map(|c| confusable(c).unwrap_or(c).to_lowercase())
+        .collect()
+}
 use super::{Assessment, Level};
 
 /// What a matched pattern means.
@@ -458,11 +467,96 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Intent, "taking them"),
     (Kind::Intent, "using|use it"),
     (Kind::Jump, "jump|jumping"),
+    // Detection reads English. A few plain phrases in other languages
+    // that members switch to are a safety net beside it, not a reading of
+    // those languages: a wish to die or to kill oneself, not waking up,
+    // and "tonight".
+    // Spanish.
+    (
+        Kind::Active,
+        "quiero|kiero morir|morirme|matarme|suicidarme",
+    ),
+    (Kind::Active, "me quiero morir|matar|suicidar"),
+    (Kind::Active, "me voy a matar|suicidar"),
+    (Kind::Active, "ganas de morir|morirme|matarme"),
+    (Kind::Active, "quitarme la vida"),
+    (Kind::Active, "acabar con mi vida"),
+    (Kind::Active, "no quiero ~1 vivir|viviendo"),
+    (Kind::Passive, "no quiero despertar"),
+    // Portuguese.
+    (Kind::Active, "quero morrer"),
+    (Kind::Active, "quero|vou me matar"),
+    (Kind::Active, "vontade de morrer"),
+    (Kind::Active, "tirar a minha vida"),
+    (Kind::Active, "acabar com a minha vida"),
+    (Kind::Active, "nao|não quero ~1 viver"),
+    (Kind::Passive, "nao|não quero acordar"),
+    // French.
+    (Kind::Active, "veux mourir"),
+    (Kind::Active, "envie de mourir|crever"),
+    (Kind::Active, "veux|vais|voudrais me tuer|suicider"),
+    (Kind::Active, "me suicider"),
+    (Kind::Active, "veux plus vivre"),
+    (Kind::Active, "mettre fin a|à mes jours"),
+    (Kind::Passive, "plus me reveiller|réveiller"),
+    // German.
+    (Kind::Active, "will|mochte|möchte|moechte sterben"),
+    (
+        Kind::Active,
+        "will|werde|mochte|möchte mich umbringen|toten|töten",
+    ),
+    (Kind::Active, "mich ~1 umbringen|toten|töten will"),
+    (Kind::Active, "will nicht mehr leben"),
+    (Kind::Active, "mir das leben nehmen"),
+    (Kind::Passive, "nicht mehr aufwachen"),
+    // Italian.
+    (Kind::Active, "voglio morire"),
+    (Kind::Active, "uccidermi|ammazzarmi|suicidarmi"),
+    // Tagalog.
+    (Kind::Active, "gusto ko ~1 nang|na mamatay"),
+    (Kind::Active, "magpakamatay"),
+    (Kind::Active, "ayoko ~1 nang|na mabuhay"),
+    (Kind::Passive, "ayoko ~1 nang|na gumising"),
+    // Hindi and Urdu, in Latin letters.
+    (Kind::Active, "marna hai|chahta|chahti"),
+    (Kind::Active, "mar jana|jaana|jaun|jaaun"),
+    (Kind::Active, "khudkushi|aatmahatya|atmahatya"),
+    (Kind::Active, "jeena nahi|nahin chahta|chahti"),
+    (Kind::Active, "khud ko ~1 maar|khatam"),
+    // Turkish.
+    (Kind::Active, "olmek|ölmek istiyorum"),
+    (Kind::Active, "kendimi oldur*|öldür*"),
+    (Kind::Active, "yasamak|yaşamak istemiyorum"),
+    // Indonesian and Malay.
+    (Kind::Active, "ingin|pengen|nak mati"),
+    (Kind::Active, "mau|ingin|pengen|mo|nak bunuh diri"),
+    // Dutch, Polish, Swahili, Russian.
+    (Kind::Active, "ik wil dood"),
+    (Kind::Active, "wil niet meer leven"),
+    (Kind::Active, "chce|chcę umrzec|umrzeć"),
+    (Kind::Active, "zabic|zabić sie|się"),
+    (Kind::Active, "nataka kufa"),
+    (Kind::Active, "kujiua"),
+    (Kind::Active, "хочу умереть"),
+    (Kind::Active, "покончить с собой"),
+    (Kind::Active, "убить себя"),
+    (Kind::Active, "не хочу жить"),
+    // "Tonight", for the phrases above.
+    (Kind::Time, "esta noche"),
+    (Kind::Time, "heute nacht|abend"),
+    (Kind::Time, "ce soir"),
+    (Kind::Time, "stanotte"),
+    (Kind::Time, "ngayong gabi"),
+    (Kind::Time, "aaj raat"),
+    (Kind::Time, "bu gece"),
+    (Kind::Time, "malam ini"),
 ];
 
 /// Words that, just before a signal, negate it.
 const NEGATORS: &[&str] = &[
     "not", "never", "no", "dont", "wont", "wouldnt", "isnt", "arent", "nor", "without", "stopped",
+    // Before the few phrases in other languages ("nahi marna hai").
+    "nao", "não", "nahi", "nahin",
 ];
 /// Subjects that make a generic signal about someone else.
 const OTHERS: &[&str] = &[
@@ -896,13 +990,13 @@ impl Lexicon {
                                 slot.split('|')
                                     .map(|w| match w.strip_suffix('*') {
                                         Some(p) => {
-                                            let p = squeeze(p);
+                                            let p = squeeze(&as_read(p));
                                             let k = Key::of(&p);
                                             Word::Prefix(p, k)
                                         }
                                         None if w == "#" => Word::Many,
                                         None => {
-                                            let w = squeeze(w);
+                                            let w = squeeze(&as_read(w));
                                             let k = Key::of(&w);
                                             Word::Exact(w, k)
                                         }

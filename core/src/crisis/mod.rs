@@ -18,7 +18,8 @@
 //! labelled corpus, which reads meaning rather than phrases. The
 //! [`Detector`] runs both; the higher level wins, and each decision says
 //! why (the rule that fired, or "reads like: <the nearest labelled
-//! example>"). Detection reads English only.
+//! example>"). Detection reads English; in other languages the rules
+//! know only a few plain phrases.
 //!
 //! Nothing here touches the network or the database, so detection cannot
 //! fail open: the rules always return an answer, and the learned layer is

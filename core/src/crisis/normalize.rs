@@ -12,7 +12,7 @@
 use unicode_normalization::UnicodeNormalization;
 
 /// Letters from other scripts that look like Latin ones.
-fn confusable(c: char) -> Option<char> {
+pub(super) fn confusable(c: char) -> Option<char> {
     Some(match c {
         // Cyrillic
         'а' | 'А' => 'a',
@@ -706,7 +706,12 @@ impl Chunker {
         if letters >= 3 && (dotted || spaced) {
             let joined: String = core.iter().filter(|&&c| c != '.').collect();
             self.out.disguised = true;
-            self.out.push(&joined);
+            // A whole phrase spelt out ("n o o n e c a r e s") reads as
+            // its words; a run that is one word, or no words, stays joined.
+            match split_run(&joined) {
+                Some(words) => words.iter().for_each(|w| self.out.push(w)),
+                None => self.out.push(&joined),
+            }
             if trailing_break {
                 self.push_break();
             }
@@ -734,6 +739,54 @@ impl Chunker {
     }
 }
 
+/// Words a spelt-out run of letters may be split into: the encoder
+/// vocabulary's whole words and the corpus's words (`scripts/make-word-list`).
+static WORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../../data/crisis-words.txt")
+            .lines()
+            .collect()
+    });
+
+/// The longest word tried when splitting a run.
+const LONGEST_WORD: usize = 20;
+
+/// Splits a run of lower-case letters into the fewest words of [`WORDS`]
+/// ("tonightisthenight" → tonight is the night). `None` when the run is a
+/// word already, is not plain lower-case letters, is very long, or cannot
+/// be split wholly into words.
+fn split_run(run: &str) -> Option<Vec<&str>> {
+    let is_word = |w: &str| w == "a" || w == "i" || WORDS.contains(w);
+    if run.len() > 200 || !run.bytes().all(|b| b.is_ascii_lowercase()) || is_word(run) {
+        return None;
+    }
+    let n = run.len();
+    // best[end]: the fewest words that make run[..end], and where the last
+    // of them starts.
+    let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+    best[0] = Some((0, 0));
+    for end in 1..=n {
+        for start in end.saturating_sub(LONGEST_WORD)..end {
+            if let Some((count, _)) = best[start]
+                && is_word(&run[start..end])
+                && best[end].is_none_or(|(c, _)| count + 1 < c)
+            {
+                best[end] = Some((count + 1, start));
+            }
+        }
+    }
+    best[n]?;
+    let mut words = Vec::new();
+    let mut end = n;
+    while end > 0 {
+        let (_, start) = best[end]?;
+        words.push(&run[start..end]);
+        end = start;
+    }
+    words.reverse();
+    Some(words)
+}
+
 /// Collapses every run of a repeated letter to one ("killlll" → "kil",
 /// "sleep" → "slep"): matching compares squeezed words on both sides, so
 /// stretched spellings match their plain form.
@@ -752,6 +805,20 @@ pub fn squeeze(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrases_spelt_out_read_as_their_words() {
+        assert_eq!(
+            normalize("t o n i g h t i s t h e n i g h t . g o o d b y e"),
+            "tonight is the night . goodbye"
+        );
+        assert_eq!(normalize("i.w.a.n.t.t.o.d.i.e"), "i want to die");
+        assert_eq!(normalize("N O P O I N T"), "no point");
+        // One word stays one word; what cannot be split stays joined.
+        assert_eq!(normalize("k i l l"), "kill");
+        assert_eq!(normalize("x q z v"), "xqzv");
+        assert_eq!(split_run("ab1"), None);
+    }
 
     #[test]
     fn disguises_are_undone() {
