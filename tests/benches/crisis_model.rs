@@ -173,7 +173,12 @@ fn main() {
     report("Detector::assess through the pool, one message", pooled);
 
     // scan's path: batches of 64 lines.
-    let lines = chat_log(if quick { 1_000 } else { 100_000 });
+    // IPT_BENCH_SCAN_LINES makes a shorter run, for comparing two builds.
+    let scan_lines = std::env::var("IPT_BENCH_SCAN_LINES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if quick { 1_000 } else { 100_000 });
+    let lines = chat_log(scan_lines);
     let t = Instant::now();
     let mut flagged = 0usize;
     for batch in lines.chunks(64) {
