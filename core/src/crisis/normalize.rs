@@ -739,52 +739,64 @@ impl Chunker {
     }
 }
 
-/// Words a spelt-out run of letters may be split into: the encoder
-/// vocabulary's whole words and the corpus's words (`scripts/make-word-list`).
-static WORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+/// Words a spelt-out run of letters may be split into, each with its
+/// cost: the encoder vocabulary's whole words, most common first, then the
+/// corpus's other words (`scripts/make-word-list`). A word's cost grows
+/// with the log of its rank (Zipf's law), so "all i want" costs less than
+/// "ally want".
+static WORDS: std::sync::LazyLock<std::collections::HashMap<&'static str, f32>> =
     std::sync::LazyLock::new(|| {
-        include_str!("../../data/crisis-words.txt")
+        let list = include_str!("../../data/crisis-words.txt");
+        let scale = (list.lines().count() as f32).ln();
+        let mut words: std::collections::HashMap<&'static str, f32> = list
             .lines()
-            .collect()
+            .enumerate()
+            .map(|(rank, w)| (w, ((rank + 1) as f32 * scale).ln()))
+            .collect();
+        // The one-letter words, as common as the commonest.
+        for w in ["a", "i"] {
+            words.insert(w, scale.ln());
+        }
+        words
     });
 
 /// The longest word tried when splitting a run.
 const LONGEST_WORD: usize = 20;
 
-/// Splits a run of lower-case letters into the fewest words of [`WORDS`]
-/// ("tonightisthenight" → tonight is the night). `None` when the run is a
-/// word already, is not plain lower-case letters, is very long, or cannot
-/// be split wholly into words.
+/// Splits a run of lower-case letters into the likeliest words of
+/// [`WORDS`] ("alliwantistodie" → all i want is to die). `None` when the
+/// run is a word already, is not plain lower-case letters, is very long,
+/// or cannot be split wholly into words.
 fn split_run(run: &str) -> Option<Vec<&str>> {
-    let is_word = |w: &str| w == "a" || w == "i" || WORDS.contains(w);
-    if run.len() > 200 || !run.bytes().all(|b| b.is_ascii_lowercase()) || is_word(run) {
+    let words = &*WORDS;
+    if run.len() > 200 || !run.bytes().all(|b| b.is_ascii_lowercase()) || words.contains_key(run) {
         return None;
     }
     let n = run.len();
-    // best[end]: the fewest words that make run[..end], and where the last
-    // of them starts.
-    let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
-    best[0] = Some((0, 0));
+    // best[end]: the cheapest words that make run[..end], and where the
+    // last of them starts.
+    let mut best: Vec<Option<(f32, usize)>> = vec![None; n + 1];
+    best[0] = Some((0.0, 0));
     for end in 1..=n {
         for start in end.saturating_sub(LONGEST_WORD)..end {
-            if let Some((count, _)) = best[start]
-                && is_word(&run[start..end])
-                && best[end].is_none_or(|(c, _)| count + 1 < c)
+            if let Some((cost, _)) = best[start]
+                && let Some(&word) = words.get(&run[start..end])
+                && best[end].is_none_or(|(c, _)| cost + word < c)
             {
-                best[end] = Some((count + 1, start));
+                best[end] = Some((cost + word, start));
             }
         }
     }
     best[n]?;
-    let mut words = Vec::new();
+    let mut out = Vec::new();
     let mut end = n;
     while end > 0 {
         let (_, start) = best[end]?;
-        words.push(&run[start..end]);
+        out.push(&run[start..end]);
         end = start;
     }
-    words.reverse();
-    Some(words)
+    out.reverse();
+    Some(out)
 }
 
 /// Collapses every run of a repeated letter to one ("killlll" → "kil",
@@ -814,6 +826,15 @@ mod tests {
         );
         assert_eq!(normalize("i.w.a.n.t.t.o.d.i.e"), "i want to die");
         assert_eq!(normalize("N O P O I N T"), "no point");
+        // The likeliest words, not the fewest ("ally want is to die").
+        assert_eq!(
+            normalize("a l l i w a n t i s t o d i e"),
+            "all i want is to die"
+        );
+        assert_eq!(
+            normalize("n o o n e w o u l d m i s s m e"),
+            "no one would miss me"
+        );
         // One word stays one word; what cannot be split stays joined.
         assert_eq!(normalize("k i l l"), "kill");
         assert_eq!(normalize("x q z v"), "xqzv");
