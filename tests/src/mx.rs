@@ -498,6 +498,12 @@ impl World {
             group = self.group,
             mods = self.mods,
         );
+        // IPT_TEST_CRISIS_MODEL=off runs the bot with the rules alone, to
+        // compare (the model reads on the same two cores as the homeserver).
+        let text = match std::env::var("IPT_TEST_CRISIS_MODEL").as_deref() {
+            Ok("off") => format!("{text}[crisis]\nmodel = \"off\"\n"),
+            _ => text,
+        };
         let env = |key: &str| (key == "IPT_E2E_BOT_PASSWORD").then(|| BOT_PASSWORD.to_owned());
         ipt_bot::config::parse(&text, &env).expect("valid test config")
     }
