@@ -369,16 +369,9 @@ impl Engine {
             Some(g) => Some(GroupRef::new(g.platform, g.external_id)),
             None => self.home_group(sender).await?,
         };
-        let mut replies = self
-            .private_crisis(group.as_ref(), sender, level, &why)
-            .await;
-        if let Some((higher, why)) = self.model_raises(args, rules).await {
-            replies.extend(
-                self.private_crisis(group.as_ref(), sender, higher, &why)
-                    .await,
-            );
-        }
-        Ok(replies)
+        Ok(self
+            .private_crisis_read(group.as_ref(), sender, args, rules, level, &why)
+            .await)
     }
 
     async fn command(
@@ -1111,14 +1104,8 @@ impl Engine {
                 None => self.home_group(sender).await?,
             };
             replies = self
-                .private_crisis(group.as_ref(), sender, level, &why)
+                .private_crisis_read(group.as_ref(), sender, text, rules, level, &why)
                 .await;
-            if let Some((higher, why)) = self.model_raises(text, rules).await {
-                replies.extend(
-                    self.private_crisis(group.as_ref(), sender, higher, &why)
-                        .await,
-                );
-            }
             // Mood and sleep want a number: the check-in waits where it
             // was. A free-text answer is also kept as the answer.
             let free_text = draft.as_ref().is_some_and(|d| {
@@ -1152,6 +1139,24 @@ impl Engine {
         };
         replies.extend(self.answer(sender, draft, text, p).await?);
         Ok(replies)
+    }
+
+    /// [`Engine::private_crisis`] at the first level found in `text`; then,
+    /// where the model reads more than the rules did, again at its level.
+    async fn private_crisis_read(
+        &self,
+        group: Option<&GroupRef>,
+        sender: &Sender,
+        text: &str,
+        rules: Option<AlertLevel>,
+        level: AlertLevel,
+        why: &str,
+    ) -> Vec<Reply> {
+        let mut replies = self.private_crisis(group, sender, level, why).await;
+        if let Some((higher, why)) = self.model_raises(text, rules).await {
+            replies.extend(self.private_crisis(group, sender, higher, &why).await);
+        }
+        replies
     }
 
     /// Crisis words that came privately: the alert goes to `group`'s
@@ -2003,9 +2008,6 @@ pub(crate) fn moderator_prefix(platform: crate::ids::Platform) -> &'static str {
     }
 }
 
-/// What moderators are told of the message itself: an excerpt only where
-/// the group chose excerpts; otherwise nothing here (the link goes with
-/// the alert).
 /// What moderators are told of an alert the rules raised. The rules'
 /// signals quote the member's words, so they are not shown here.
 const RULES_WHY: &str = "Why: the detector's phrase rules read it as a crisis.";
@@ -2027,6 +2029,9 @@ fn model_why(reading: &crisis::learned::Reading) -> String {
     }
 }
 
+/// What moderators are told of the message itself: an excerpt only where
+/// the group chose excerpts; otherwise nothing here (the link goes with
+/// the alert).
 fn assessment_note(group: &Group, text: &str) -> String {
     if group.settings.alert_excerpts {
         let excerpt: String = text.chars().take(300).collect();
@@ -2203,8 +2208,8 @@ pub fn help_text(p: &str) -> String {
          {p}homework assign ... - suggest an exercise to a member or the group\n\
          \n\
          I read messages for signs of crisis in English; in other languages I catch only a \
-         few plain phrases. That is a safety net, not a clinician: I can miss things and misread them, so please keep looking \
-         out for each other.\n\
+         few plain phrases. That is a safety net, not a clinician: I can miss things and \
+         misread them, so please keep looking out for each other.\n\
          If you might act on thoughts of suicide or self-harm, please call your local \
          emergency number or a crisis line now."
     )

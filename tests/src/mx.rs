@@ -219,17 +219,7 @@ impl User {
 
     /// Creates an encrypted private room and invites `invite`.
     pub async fn create_encrypted_room(&self, name: &str, invite: &[&UserId]) -> Room {
-        let mut request = CreateRoom::new();
-        request.name = Some(name.to_owned());
-        request.preset = Some(RoomPreset::PrivateChat);
-        request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
-        request.initial_state = vec![
-            InitialStateEvent::with_empty_state_key(
-                RoomEncryptionEventContent::with_recommended_defaults(),
-            )
-            .to_raw_any(),
-        ];
-        self.client.create_room(request).await.expect("create room")
+        self.create_room_rotating(name, invite, None).await
     }
 
     /// Like [`User::create_encrypted_room`], with the room key rotated
@@ -241,12 +231,24 @@ impl User {
         invite: &[&UserId],
         messages: u64,
     ) -> Room {
+        self.create_room_rotating(name, invite, Some(messages))
+            .await
+    }
+
+    async fn create_room_rotating(
+        &self,
+        name: &str,
+        invite: &[&UserId],
+        messages: Option<u64>,
+    ) -> Room {
         let mut request = CreateRoom::new();
         request.name = Some(name.to_owned());
         request.preset = Some(RoomPreset::PrivateChat);
         request.invite = invite.iter().map(|u| (*u).to_owned()).collect();
         let mut content = RoomEncryptionEventContent::with_recommended_defaults();
-        content.rotation_period_msgs = Some(messages.try_into().expect("a small count"));
+        if let Some(n) = messages {
+            content.rotation_period_msgs = Some(n.try_into().expect("a small count"));
+        }
         request.initial_state = vec![InitialStateEvent::with_empty_state_key(content).to_raw_any()];
         self.client.create_room(request).await.expect("create room")
     }

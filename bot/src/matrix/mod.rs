@@ -776,12 +776,16 @@ impl Inner {
         txn: Option<&str>,
         dress: Dress,
     ) -> Result<(), SendFailure> {
-        let lock = self.room_send_lock(room);
-        let _turn = lock.lock().await;
+        // The turn goes with the send: were this call given up (the outbox's
+        // timeout), the send would keep its turn until it ends.
+        let turn = self.room_send_lock(room).lock_owned().await;
         let (room, text, txn) = (room.clone(), text.to_owned(), txn.map(str::to_owned));
-        match tokio::spawn(async move { send_text(&room, &text, txn.as_deref(), &dress).await })
-            .await
-        {
+        let send = async move {
+            let result = send_text(&room, &text, txn.as_deref(), &dress).await;
+            drop(turn);
+            result
+        };
+        match tokio::spawn(send).await {
             Ok(result) => result.map_err(SendFailure::Matrix),
             Err(error) => Err(SendFailure::Panicked(error.to_string())),
         }
