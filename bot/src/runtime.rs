@@ -17,7 +17,9 @@ use ipt_core::clock::{Clock, SystemClock};
 use ipt_core::engine::{Engine, Sender};
 use ipt_core::ids::{GroupRef, MemberRef, Platform};
 use ipt_core::model::{GroupSettings, NewGroup};
-use ipt_core::outbox::{DeliverySink, Lane, OutboxWorker, RetryPolicy, WorkerConfig};
+use ipt_core::outbox::{
+    CriticalFirst, DeliverySink, Lane, OutboxWorker, RetryPolicy, WorkerConfig,
+};
 use ipt_core::scheduler::{Scheduler, SchedulerConfig};
 use ipt_core::store::{self, ConnectOptions, Store};
 use tokio::sync::Notify;
@@ -81,6 +83,8 @@ pub struct Runtime {
     engine: Engine,
     scheduler: Arc<Scheduler>,
     wake: Arc<Notify>,
+    /// Shared by the engine and the workers: support gives way to alerts.
+    critical_first: Arc<CriticalFirst>,
     outbox: OutboxConfig,
     sinks: Vec<(Platform, Arc<dyn DeliverySink>)>,
 }
@@ -100,7 +104,10 @@ impl Runtime {
     /// A runtime over an open store.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, outbox: OutboxConfig) -> Self {
         let wake = Arc::new(Notify::new());
-        let engine = Engine::new(store.clone(), clock.clone()).with_wake(wake.clone());
+        let critical_first = Arc::new(CriticalFirst::default());
+        let engine = Engine::new(store.clone(), clock.clone())
+            .with_wake(wake.clone())
+            .with_critical_first(critical_first.clone());
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),
             clock.clone(),
@@ -112,6 +119,7 @@ impl Runtime {
             engine,
             scheduler,
             wake,
+            critical_first,
             outbox,
             sinks: Vec::new(),
         }
@@ -165,6 +173,7 @@ impl Runtime {
             self.wake.clone(),
             config,
         )
+        .with_critical_first(self.critical_first.clone())
     }
 
     /// Starts two outbox workers per registered platform, one per lane, so

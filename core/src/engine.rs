@@ -166,6 +166,9 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Notified after anything is enqueued, so workers deliver at once.
     wake: Option<Arc<tokio::sync::Notify>>,
+    /// Told of every enqueue, so the member's support gives way to the
+    /// moderators' alert written with it.
+    critical_first: Option<Arc<crate::outbox::CriticalFirst>>,
     /// The bot's own identities: their messages are never assessed and
     /// their commands never answered (adapters filter too; this is the
     /// backstop against the bot alerting on its own crisis replies).
@@ -194,6 +197,7 @@ impl Engine {
             store,
             clock,
             wake: None,
+            critical_first: None,
             own: Vec::new(),
             drafts: Arc::default(),
             confirmations: Arc::default(),
@@ -265,6 +269,12 @@ impl Engine {
     /// Wakes `wake` whenever the engine enqueues deliveries.
     pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
         self.wake = Some(wake);
+        self
+    }
+
+    /// Tells `order` of every enqueue (see [`crate::outbox::CriticalFirst`]).
+    pub fn with_critical_first(mut self, order: Arc<crate::outbox::CriticalFirst>) -> Self {
+        self.critical_first = Some(order);
         self
     }
 
@@ -1454,6 +1464,9 @@ impl Engine {
     }
 
     fn wake_workers(&self) {
+        if let Some(order) = &self.critical_first {
+            order.enqueued();
+        }
         if let Some(wake) = &self.wake {
             // notify_one keeps a permit if no worker is waiting yet.
             wake.notify_waiters();

@@ -392,6 +392,64 @@ impl WorkerConfig {
     }
 }
 
+/// Longest the member's crisis support waits for the moderators' alert
+/// to be attempted first (see [`CriticalFirst`]).
+pub const SUPPORT_YIELDS_AT_MOST: Duration = Duration::from_millis(500);
+
+/// Lets the moderators' alert go out before the member's support.
+///
+/// Both are written together, and each lane has its own worker, so a
+/// failure of one never holds the other. But on Matrix the support may
+/// first need a new encrypted room and its keys, and a homeserver busy
+/// making that room is slower to accept the alert sent beside it. So the
+/// support lane gives way: before a support delivery, its worker waits
+/// until the critical lane has finished a pass begun after the last
+/// enqueue, or [`SUPPORT_YIELDS_AT_MOST`], whichever comes first.
+#[derive(Debug)]
+pub struct CriticalFirst {
+    /// (enqueues seen, enqueues the critical lane has attempted).
+    state: tokio::sync::watch::Sender<(u64, u64)>,
+}
+
+impl Default for CriticalFirst {
+    fn default() -> Self {
+        Self {
+            state: tokio::sync::watch::Sender::new((0, 0)),
+        }
+    }
+}
+
+impl CriticalFirst {
+    /// Called after deliveries are enqueued (before the workers wake).
+    pub fn enqueued(&self) {
+        self.state.send_modify(|(seen, _)| *seen += 1);
+    }
+
+    /// The critical lane, as a pass begins: the enqueues it will cover.
+    fn pass_begins(&self) -> u64 {
+        self.state.borrow().0
+    }
+
+    /// The critical lane, as a pass ends: `covered` is attempted.
+    fn pass_ended(&self, covered: u64) {
+        self.state.send_if_modified(|(_, done)| {
+            let later = covered > *done;
+            if later {
+                *done = covered;
+            }
+            later
+        });
+    }
+
+    /// The support lane, before a delivery: waits until every enqueue so
+    /// far has been through a critical pass, or `bound`.
+    pub async fn wait_turn(&self, bound: Duration) {
+        let target = self.state.borrow().0;
+        let mut state = self.state.subscribe();
+        let _ = tokio::time::timeout(bound, state.wait_for(|(_, done)| *done >= target)).await;
+    }
+}
+
 /// Delivers one platform's outbox rows until shut down.
 pub struct OutboxWorker {
     store: Arc<dyn Store>,
@@ -399,6 +457,7 @@ pub struct OutboxWorker {
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     config: WorkerConfig,
+    critical_first: Option<Arc<CriticalFirst>>,
 }
 
 impl std::fmt::Debug for OutboxWorker {
@@ -438,7 +497,15 @@ impl OutboxWorker {
             clock,
             wake,
             config,
+            critical_first: None,
         }
+    }
+
+    /// Shares `order` with the engine and the other lanes: the critical
+    /// lane reports its passes, the support lane gives way to them.
+    pub fn with_critical_first(mut self, order: Arc<CriticalFirst>) -> Self {
+        self.critical_first = Some(order);
+        self
     }
 
     /// Runs until `shutdown` is cancelled. The delivery in flight at that
@@ -495,6 +562,19 @@ impl OutboxWorker {
     /// at once. Whatever happens, rows not attempted are released (best
     /// effort) and successes recorded before the pass returns.
     pub async fn pass(&self, shutdown: &CancellationToken) -> crate::Result<PassReport> {
+        let order = self
+            .critical_first
+            .as_ref()
+            .filter(|_| self.config.lane == Lane::Critical);
+        let covers = order.map(|o| o.pass_begins());
+        let result = self.pass_inner(shutdown).await;
+        if let (Some(order), Some(covers)) = (order, covers) {
+            order.pass_ended(covers);
+        }
+        result
+    }
+
+    async fn pass_inner(&self, shutdown: &CancellationToken) -> crate::Result<PassReport> {
         let claimed_at = Instant::now();
         let claimed = self
             .store
@@ -579,6 +659,11 @@ impl OutboxWorker {
     /// failed attempt (retried) instead of ending this worker, and a call
     /// that times out or is abandoned at shutdown is aborted, not left behind.
     async fn attempt(&self, claim: &Claimed, shutdown: &CancellationToken) -> Attempt {
+        if let Some(order) = &self.critical_first
+            && self.config.lane == Lane::Support
+        {
+            order.wait_turn(SUPPORT_YIELDS_AT_MOST).await;
+        }
         let timeout = self.config.deliver_timeout;
         let (sink, delivery) = (self.sink.clone(), claim.delivery.clone());
         let mut call = tokio::spawn(async move { sink.deliver(&delivery).await });

@@ -14,8 +14,8 @@ use ipt_bot::runtime::Runtime;
 use ipt_core::clock::{Clock, ManualClock, SystemClock};
 use ipt_core::ids::Platform;
 use ipt_core::outbox::{
-    Delivery, DeliveryKind, DeliveryResult, DeliverySink, DeliveryState, Lane, NewDelivery,
-    OutboxWorker, Payload, Target, WorkerConfig,
+    CriticalFirst, Delivery, DeliveryKind, DeliveryResult, DeliverySink, DeliveryState, Lane,
+    NewDelivery, OutboxWorker, Payload, Target, WorkerConfig,
 };
 use ipt_core::store::Store;
 use tokio::sync::Notify;
@@ -401,4 +401,97 @@ async fn test_a_panicking_adapter_fails_the_attempt_but_not_the_worker() {
         1,
         "retried and delivered"
     );
+}
+
+/// The member's support gives way to the moderators' alert written with
+/// it: even when the support lane's worker gets there first, the alert is
+/// attempted before the support goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let order = Arc::new(CriticalFirst::default());
+    store
+        .enqueue(
+            &[
+                msg("alert", DeliveryKind::CrisisAlert),
+                msg("support", DeliveryKind::CrisisSupport),
+            ],
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    order.enqueued();
+    let alert_takes = Duration::from_millis(300);
+    let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
+    sink.slow_kind = Some((DeliveryKind::CrisisAlert, alert_takes));
+    let sink = Arc::new(sink);
+    let lane = |lane| {
+        worker(
+            &store,
+            sink.clone(),
+            clock.clone(),
+            WorkerConfig::new(Platform::Matrix, lane),
+        )
+        .with_critical_first(order.clone())
+    };
+    let (support, critical) = (lane(Lane::Support), lane(Lane::Critical));
+    let support = tokio::spawn(async move { support.pass(&CancellationToken::new()).await });
+    // The support worker is first to the store.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let report = critical.pass(&CancellationToken::new()).await.unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(support.await.unwrap().unwrap().delivered, 1);
+    let calls = sink.calls.lock().unwrap().clone();
+    let at = |key: &str| calls.iter().find(|(k, _)| k == key).unwrap().1;
+    assert!(
+        at("support") >= at("alert") + alert_takes,
+        "the support went out while the alert was still being sent: {calls:?}"
+    );
+}
+
+/// Giving way is bounded: an alert send that hangs never holds the
+/// member's support for long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_support_goes_out_even_while_the_alert_send_hangs() {
+    let (store, _dir) = ipt_tests::sqlite_store().await;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let order = Arc::new(CriticalFirst::default());
+    store
+        .enqueue(
+            &[
+                msg("alert", DeliveryKind::CrisisAlert),
+                msg("support", DeliveryKind::CrisisSupport),
+            ],
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    order.enqueued();
+    let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
+    sink.slow_kind = Some((DeliveryKind::CrisisAlert, Duration::from_secs(3600)));
+    let sink = Arc::new(sink);
+    let lane = |lane| {
+        worker(
+            &store,
+            sink.clone(),
+            clock.clone(),
+            WorkerConfig::new(Platform::Matrix, lane),
+        )
+        .with_critical_first(order.clone())
+    };
+    let (support, critical) = (lane(Lane::Support), lane(Lane::Critical));
+    let hung = tokio::spawn(async move { critical.pass(&CancellationToken::new()).await });
+    let report = tokio::time::timeout(
+        Duration::from_secs(10),
+        support.pass(&CancellationToken::new()),
+    )
+    .await
+    .expect("the support waited for the hung alert")
+    .unwrap();
+    assert_eq!(report.delivered, 1);
+    assert!(!hung.is_finished(), "the alert send is still hanging");
+    hung.abort();
 }
