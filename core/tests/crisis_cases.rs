@@ -293,3 +293,54 @@ fn test_a_few_plain_phrases_in_other_languages() {
         ("bunuh diri bukan jalan keluar, kata guru", Level::None),
     ]);
 }
+
+/// Recovery told with other words, a clinician's question answered no, a
+/// song's words and idioms in other languages are not the writer's
+/// crisis; the same words said of now, answered yes or meant still are.
+#[test]
+fn test_recovery_questions_lyrics_and_foreign_idioms() {
+    use Level::*;
+    check(&[
+        (
+            "years ago i tried to kill myself. still here and glad of it",
+            None,
+        ),
+        (
+            "in college i wanted to die, i'm so grateful i got help",
+            None,
+        ),
+        (
+            "the nurse asked if i'd ever thought about suicide. i haven't",
+            None,
+        ),
+        (
+            "my gp asked me whether i want to kill myself and i said no",
+            None,
+        ),
+        ("the song goes i don't want to live forever, catchy", None),
+        (
+            "the chorus sings i want to die and everyone screams along",
+            None,
+        ),
+        ("quiero morir de la risa con este video", None),
+        ("je vais mourir de rire", None),
+        ("vou morrer de fome se o almoço não chegar", None),
+        // The same words, meant now.
+        ("i tried to kill myself last night", Urgent),
+        (
+            "the nurse asked if i'd thought about suicide and i said yes, every day",
+            Urgent,
+        ),
+        (
+            "the gp asked if i want to kill myself and i didn't know what to say",
+            Urgent,
+        ),
+        (
+            "i keep asking myself whether i should kill myself, i dont see another way",
+            Urgent,
+        ),
+        ("i don't want to live anymore", Urgent),
+        ("quiero morir", Urgent),
+        ("quiero morir de una vez", Urgent),
+    ]);
+}

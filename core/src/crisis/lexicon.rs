@@ -701,6 +701,62 @@ const RECOVERY: &[&str] = &[
     "happier",
     "stable",
     "faded",
+    "glad",
+    "grateful",
+    "thankful",
+    "thriving",
+    "improved",
+    "improving",
+];
+/// Words that report a question put to the writer ("my GP asked if I had
+/// thought about suicide").
+const ASKED: &[&str] = &["asked", "asks", "question", "questions", "questionnaire"];
+/// Answers that say no to such a question ("didnt"/"dont" only when not
+/// "didn't know", "don't want to say").
+const ANSWER_NO: &[&str] = &[
+    "no", "nope", "not", "havent", "hadnt", "didnt", "dont", "wasnt",
+];
+/// Words that introduce a song's words.
+const LYRIC: &[&str] = &[
+    "lyric", "lyrics", "sings", "sang", "singing", "chorus", "verse",
+];
+/// What one dies "of" in an idiom in other languages ("morir de risa",
+/// "mourir de rire", "morrer de fome": of laughter, hunger, boredom...).
+const IDIOM_OF: &[&str] = &[
+    "risa",
+    "rir",
+    "rire",
+    "ridere",
+    "hambre",
+    "fome",
+    "faim",
+    "fame",
+    "sueno",
+    "sueño",
+    "sono",
+    "calor",
+    "chaleur",
+    "caldo",
+    "frio",
+    "frío",
+    "froid",
+    "freddo",
+    "aburrimiento",
+    "tedio",
+    "tédio",
+    "ennui",
+    "noia",
+    "verguenza",
+    "vergüenza",
+    "vergonha",
+    "honte",
+    "vergogna",
+    "envidia",
+    "inveja",
+    "ganas",
+    "amor",
+    "amour",
+    "saudade",
 ];
 /// Laughter that makes "i want to die" a figure of speech.
 const LAUGHING: &[&str] = &[
@@ -1709,6 +1765,47 @@ impl<'a> Context<'a> {
             && clause.last_until.is_some_and(|u| u >= f.end)
         {
             return Some("for a while");
+        }
+        // "morir de risa", "mourir de rire", "morire dal ridere": idioms.
+        if tokens[f.end - 1].starts_with("mor") || tokens[f.end - 1].starts_with("mour") {
+            let of = tokens
+                .get(f.end..(f.end + 3).min(tokens.len()))
+                .unwrap_or(&[]);
+            if of
+                .first()
+                .is_some_and(|t| matches!(*t, "de" | "dal" | "di" | "du"))
+                && of.iter().skip(1).any(|t| listed(IDIOM_OF, t))
+            {
+                return Some("an idiom");
+            }
+        }
+        // "I don't want to live forever": not about dying.
+        if span.last() == Some(&"live") && tokens.get(f.end) == Some(&"forever") {
+            return Some("about living forever");
+        }
+        // "the chorus goes 'I want to die'": a song's words.
+        if before.iter().any(|t| listed(LYRIC, t))
+            || before.windows(2).any(|w| w[0] == "song" && w[1] == "goes")
+        {
+            return Some("a lyric");
+        }
+        // "the GP asked if I'd thought about suicide. I haven't": a
+        // question put to the writer, answered no.
+        let after = &tokens[f.end..(f.end + 12).min(tokens.len())];
+        if let Some(asked) = before.iter().rposition(|t| listed(ASKED, t))
+            && before.get(asked + 1) != Some(&"myself")
+            && before[asked..]
+                .iter()
+                .any(|t| matches!(*t, "if" | "whether" | "about"))
+            && after.iter().enumerate().any(|(i, t)| {
+                listed(ANSWER_NO, t)
+                    && !(matches!(*t, "dont" | "didnt")
+                        && after.get(i + 1).is_some_and(|n| {
+                            matches!(*n, "know" | "say" | "want" | "tell" | "answer" | "lie")
+                        }))
+            })
+        {
+            return Some("a question answered no");
         }
         // "ending it with my boyfriend": a relationship.
         if f.kind == Kind::Vague && tokens.get(f.end) == Some(&"with") {
