@@ -342,5 +342,14 @@ fn test_recovery_questions_lyrics_and_foreign_idioms() {
         ("i don't want to live anymore", Urgent),
         ("quiero morir", Urgent),
         ("quiero morir de una vez", Urgent),
+        // Recovery denied is no recovery.
+        (
+            "back in 2019 i tried to kill myself and nothing has got better",
+            Urgent,
+        ),
+        (
+            "years ago i wanted to die and i havent been okay since",
+            Urgent,
+        ),
     ]);
 }

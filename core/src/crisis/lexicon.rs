@@ -1691,10 +1691,24 @@ impl<'a> Context<'a> {
             count_work(tokens.len());
             let mut after = vec![false; tokens.len() + 1];
             for i in (1..tokens.len()).rev() {
-                after[i - 1] = after[i]
-                    || (listed(RECOVERY, tokens[i])
-                        && !listed(NEGATORS, tokens[i - 1])
-                        && !matches!(tokens[i - 1], "nothing" | "nobody"));
+                // "nothing has got better", "i haven't been okay": a
+                // denial up to three words back undoes the recovery word.
+                let denied = tokens[i.saturating_sub(3)..i].iter().any(|t| {
+                    listed(NEGATORS, t)
+                        || matches!(
+                            *t,
+                            "nothing"
+                                | "nobody"
+                                | "havent"
+                                | "hasnt"
+                                | "hadnt"
+                                | "didnt"
+                                | "doesnt"
+                                | "cant"
+                                | "cannot"
+                        )
+                });
+                after[i - 1] = after[i] || (listed(RECOVERY, tokens[i]) && !denied);
             }
             after
         });
