@@ -403,15 +403,12 @@ async fn test_a_panicking_adapter_fails_the_attempt_but_not_the_worker() {
     );
 }
 
-/// The member's support gives way to the moderators' alert written with
-/// it: even when the support lane's worker gets there first, the alert is
-/// attempted before the support goes out.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
-    let (store, _dir) = ipt_tests::sqlite_store().await;
+/// A store holding an alert and its support, enqueued together.
+async fn alert_and_support_enqueued()
+-> (Arc<dyn Store>, ipt_tests::tempdir::TempDir, Arc<dyn Clock>) {
+    let (store, dir) = ipt_tests::sqlite_store().await;
     let store: Arc<dyn Store> = Arc::new(store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let order = Arc::new(CriticalFirst::default());
     store
         .enqueue(
             &[
@@ -422,21 +419,41 @@ async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
         )
         .await
         .unwrap();
+    (store, dir, clock)
+}
+
+/// The support and critical lanes' workers, sharing one order that has
+/// been told of the enqueue.
+fn support_and_critical_lanes(
+    store: &Arc<dyn Store>,
+    sink: &Arc<ScriptedPlatform>,
+    clock: &Arc<dyn Clock>,
+) -> (OutboxWorker, OutboxWorker) {
+    let order = Arc::new(CriticalFirst::default());
     order.enqueued();
-    let alert_takes = Duration::from_millis(300);
-    let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
-    sink.slow_kind = Some((DeliveryKind::CrisisAlert, alert_takes));
-    let sink = Arc::new(sink);
     let lane = |lane| {
         worker(
-            &store,
+            store,
             sink.clone(),
             clock.clone(),
             WorkerConfig::new(Platform::Matrix, lane),
         )
         .with_critical_first(order.clone())
     };
-    let (support, critical) = (lane(Lane::Support), lane(Lane::Critical));
+    (lane(Lane::Support), lane(Lane::Critical))
+}
+
+/// The member's support gives way to the moderators' alert written with
+/// it: even when the support lane's worker gets there first, the alert is
+/// attempted before the support goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
+    let (store, _dir, clock) = alert_and_support_enqueued().await;
+    let alert_takes = Duration::from_millis(300);
+    let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
+    sink.slow_kind = Some((DeliveryKind::CrisisAlert, alert_takes));
+    let sink = Arc::new(sink);
+    let (support, critical) = support_and_critical_lanes(&store, &sink, &clock);
     let support = tokio::spawn(async move { support.pass(&CancellationToken::new()).await });
     // The support worker is first to the store.
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -455,34 +472,11 @@ async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
 /// member's support for long.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_support_goes_out_even_while_the_alert_send_hangs() {
-    let (store, _dir) = ipt_tests::sqlite_store().await;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let order = Arc::new(CriticalFirst::default());
-    store
-        .enqueue(
-            &[
-                msg("alert", DeliveryKind::CrisisAlert),
-                msg("support", DeliveryKind::CrisisSupport),
-            ],
-            clock.now(),
-        )
-        .await
-        .unwrap();
-    order.enqueued();
+    let (store, _dir, clock) = alert_and_support_enqueued().await;
     let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
     sink.slow_kind = Some((DeliveryKind::CrisisAlert, Duration::from_secs(3600)));
     let sink = Arc::new(sink);
-    let lane = |lane| {
-        worker(
-            &store,
-            sink.clone(),
-            clock.clone(),
-            WorkerConfig::new(Platform::Matrix, lane),
-        )
-        .with_critical_first(order.clone())
-    };
-    let (support, critical) = (lane(Lane::Support), lane(Lane::Critical));
+    let (support, critical) = support_and_critical_lanes(&store, &sink, &clock);
     let hung = tokio::spawn(async move { critical.pass(&CancellationToken::new()).await });
     let report = tokio::time::timeout(
         Duration::from_secs(10),
