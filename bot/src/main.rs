@@ -400,7 +400,7 @@ fn closed_pipe_or(e: std::io::Error) -> Result<(), Failure> {
 }
 
 /// Lines the learned layer reads in one batch, when more are waiting.
-const SCAN_BATCH: usize = 64;
+const SCAN_BATCH: usize = 128;
 
 /// Streams: each line is answered as soon as it is read, so `scan` can sit
 /// in a pipe; lines already waiting in the input are read together (the

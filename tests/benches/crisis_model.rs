@@ -6,7 +6,7 @@
 //! - The same through the [`Detector`]'s pool (a thread hand-off), as the
 //!   engine calls it.
 //! - `scan`'s path over a 100,000-line chat log: lines read in batches of
-//!   64, as `ipt-bot scan` does, in messages per second.
+//!   128, as `ipt-bot scan` does, in messages per second.
 //! - Resident memory with the model loaded.
 //!
 //! Run by `cargo test --benches` (as `scripts/test` does) it reads a few
@@ -172,7 +172,7 @@ fn main() {
     });
     report("Detector::assess through the pool, one message", pooled);
 
-    // scan's path: batches of 64 lines.
+    // scan's path: batches of 128 lines.
     // IPT_BENCH_SCAN_LINES makes a shorter run, for comparing two builds.
     let scan_lines = std::env::var("IPT_BENCH_SCAN_LINES")
         .ok()
@@ -181,7 +181,7 @@ fn main() {
     let lines = chat_log(scan_lines);
     let t = Instant::now();
     let mut flagged = 0usize;
-    for batch in lines.chunks(64) {
+    for batch in lines.chunks(128) {
         let texts: Vec<&str> = batch.iter().map(String::as_str).collect();
         let readings = model.read_batch(&texts).expect("reading");
         for (text, reading) in texts.iter().zip(&readings) {

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// The published sha256 of `model.safetensors` (sentence-transformers'
@@ -185,9 +186,77 @@ impl Layer {
         let attended = self
             .attn_norm
             .forward(&(self.attn_out.forward(&context)? + x)?)?;
-        let inner = self.up.forward(&attended)?.gelu_erf()?;
+        let inner = self.up.forward(&attended)?.apply_op1_no_bwd(&Gelu)?;
         self.out_norm
             .forward(&(self.down.forward(&inner)? + attended)?)
+    }
+}
+
+/// GELU as the model was trained with it, `x/2 * (1 + erf(x/√2))`, in a
+/// form the compiler turns into vector instructions. candle's own calls
+/// the scalar `erff` once per value, a tenth of all the encoder's time;
+/// this agrees with it to within 1e-6 (tested below).
+struct Gelu;
+
+/// `exp(-z)` for `z >= 0`: `2^n * e^r` with `|r| <= ln 2 / 2` and a
+/// degree-6 polynomial for `e^r` (relative error about 1e-7).
+#[inline(always)]
+fn exp_neg(z: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in two, so that `n * LN2_HI` is exact.
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // Below e^-87 the value is under f32's smallest normal: call it that.
+    let v = -z.min(87.0);
+    // Rounds to nearest for v <= 0 with truncation only (no libm call).
+    let n = (v * LOG2E - 0.5) as i32;
+    let nf = n as f32;
+    let r = v - nf * LN2_HI - nf * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    p * f32::from_bits(((n + 127) as u32) << 23)
+}
+
+/// erf by Abramowitz and Stegun's 7.1.26 (absolute error under 1.5e-7).
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152 + t * 1.061_405_4))));
+    (1.0 - poly * exp_neg(a * a)).copysign(x)
+}
+
+fn gelu_in_place(values: &mut [f32]) {
+    for v in values {
+        let x = *v;
+        *v = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+impl candle_core::CustomOp1 for Gelu {
+    fn name(&self) -> &'static str {
+        "gelu-erf-vectorised"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (candle_core::CpuStorage::F32(data), Some((start, end))) =
+            (storage, layout.contiguous_offsets())
+        else {
+            return Err(candle_core::Error::Msg(
+                "gelu expects a contiguous f32 tensor".to_owned(),
+            ));
+        };
+        let mut out = data[start..end].to_vec();
+        gelu_in_place(&mut out);
+        Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
     }
 }
 
@@ -297,13 +366,23 @@ impl Encoder {
     pub fn embed_windows(&self, windows: &[Vec<u32>]) -> Result<Vec<Vec<f32>>, String> {
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| windows[i].len());
+        // Several batches (a long post, or `scan`'s many lines) are read
+        // at once on candle's own thread pool, one batch per task. A busy
+        // thread does its batch's matrix products itself; an idle one
+        // steals them. (Splitting every product over both cores while the
+        // steps between them ran on one was about 10% slower.)
+        let done: Vec<Vec<(usize, Vec<f32>)>> = order
+            .par_chunks(BATCH)
+            .with_max_len(1)
+            .map(|chunk| -> Result<Vec<(usize, Vec<f32>)>, String> {
+                let batch: Vec<&[u32]> = chunk.iter().map(|&i| windows[i].as_slice()).collect();
+                let vectors = self.forward(&batch).map_err(|e| e.to_string())?;
+                Ok(chunk.iter().copied().zip(vectors).collect())
+            })
+            .collect::<Result<_, String>>()?;
         let mut out = vec![Vec::new(); windows.len()];
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&[u32]> = chunk.iter().map(|&i| windows[i].as_slice()).collect();
-            let vectors = self.forward(&batch).map_err(|e| e.to_string())?;
-            for (&i, v) in chunk.iter().zip(vectors) {
-                out[i] = v;
-            }
+        for (i, v) in done.into_iter().flatten() {
+            out[i] = v;
         }
         Ok(out)
     }
@@ -349,6 +428,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vectorised_gelu_agrees_with_the_exact_one() {
+        let xs: Vec<f32> = (-120_000..=120_000).map(|i| i as f32 * 1e-4).collect();
+        let mut fast = xs.clone();
+        gelu_in_place(&mut fast);
+        for (x, y) in xs.iter().zip(&fast) {
+            let exact = 0.5 * f64::from(*x) * (1.0 + libm::erf(f64::from(*x) / 2f64.sqrt()));
+            assert!(
+                (f64::from(*y) - exact).abs() < 1e-6 * (1.0 + exact.abs()),
+                "gelu({x}) = {y}, exactly {exact}"
+            );
+        }
+        // Far out it is x, or 0, never NaN.
+        let mut far = vec![-1e30, -100.0, 100.0, 1e30, 0.0, -0.0];
+        gelu_in_place(&mut far);
+        assert_eq!(far, [0.0, 0.0, 100.0, 1e30, 0.0, 0.0]);
+    }
 
     #[test]
     fn missing_and_altered_files_name_the_fetch_command() {
