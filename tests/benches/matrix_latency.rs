@@ -78,6 +78,9 @@ async fn resolve(world: &World, id: i64) {
         .expect("resolved");
 }
 
+/// An alert slower than this is reported on its own line.
+const SLOW: Duration = Duration::from_secs(1);
+
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let n = if quick { 3 } else { 50 };
@@ -151,7 +154,7 @@ fn main() {
         let mut alert = Vec::new();
         let mut bot_share = Vec::new();
         let mut last = 0;
-        for _ in 0..n {
+        for i in 0..n {
             let sent = Instant::now();
             let crisis_event = world.member.say(&world.group, CRISIS).await;
             let seen = world
@@ -167,8 +170,20 @@ fn main() {
                 .wait_for(Duration::from_secs(10), |s| s.event_id == crisis_event)
                 .await
                 .and_then(|s| s.json["origin_server_ts"].as_i64());
-            if let (Some(a), Some(b)) = (crisis_ts, seen.json["origin_server_ts"].as_i64()) {
-                bot_share.push(Duration::from_millis(b.saturating_sub(a).max(0) as u64));
+            let share = match (crisis_ts, seen.json["origin_server_ts"].as_i64()) {
+                (Some(a), Some(b)) => Some(Duration::from_millis(b.saturating_sub(a).max(0) as u64)),
+                _ => None,
+            };
+            bot_share.extend(share);
+            // A slow one is told where its time went: in the bot (between
+            // the two server timestamps) or in reaching the clients.
+            let took = seen.at - sent;
+            if took > SLOW {
+                println!(
+                    "slow alert, crisis {i}: {:.0} ms to the moderator, of which the bot's share {}",
+                    took.as_secs_f64() * 1e3,
+                    share.map_or("unknown".to_owned(), |d| format!("{} ms", d.as_millis()))
+                );
             }
             last = alert_id(&seen).expect("alert id");
             resolve(&world, last).await;
