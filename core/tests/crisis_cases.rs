@@ -339,6 +339,24 @@ fn test_recovery_questions_lyrics_and_foreign_idioms() {
             "i keep asking myself whether i should kill myself, i dont see another way",
             Urgent,
         ),
+        // A question answered with more than a plain no is no denial.
+        (
+            "the nurse asked if i wanted to kill myself and i couldnt say no",
+            Urgent,
+        ),
+        (
+            "my gp asked whether i was suicidal. i said yes. no one gets it",
+            Urgent,
+        ),
+        (
+            "she asked if i still want to die. not a day goes by that i dont",
+            Urgent,
+        ),
+        (
+            "my therapist asked if i wanted to kill myself. i havent told anyone how bad it is",
+            Urgent,
+        ),
+        ("the gp asked if i want to kill myself. not yet", Urgent),
         ("i don't want to live anymore", Urgent),
         ("quiero morir", Urgent),
         ("quiero morir de una vez", Urgent),

@@ -711,11 +711,39 @@ const RECOVERY: &[&str] = &[
 /// Words that report a question put to the writer ("my GP asked if I had
 /// thought about suicide").
 const ASKED: &[&str] = &["asked", "asks", "question", "questions", "questionnaire"];
-/// Answers that say no to such a question ("didnt"/"dont" only when not
-/// "didn't know", "don't want to say").
+/// Answers that say no to such a question (see [`answered_no`]).
 const ANSWER_NO: &[&str] = &[
     "no", "nope", "not", "havent", "hadnt", "didnt", "dont", "wasnt",
 ];
+/// Whether the writer's answer to a question just reported is a plain
+/// no: the next sentence (or, with none, the rest of this one) is nothing
+/// but "no", "i haven't", "and i said no". Anything more is not read as
+/// an answer: "no one gets it", "i haven't told anyone how bad it is",
+/// "i couldn't say no", "not yet" all still alert.
+fn answered_no(rest: &[&str]) -> bool {
+    let answer = match rest.iter().position(|t| *t == ".") {
+        Some(stop) => {
+            let next = &rest[stop + 1..];
+            &next[..next.iter().position(|t| *t == ".").unwrap_or(next.len())]
+        }
+        None => rest,
+    };
+    let words: Vec<&str> = answer
+        .iter()
+        .copied()
+        .skip_while(|t| {
+            matches!(
+                *t,
+                "and" | "but" | "so" | "i" | "said" | "told" | "her" | "him" | "them"
+            )
+        })
+        .collect();
+    words.len() <= 2
+        && words.first().is_some_and(|t| listed(ANSWER_NO, t))
+        && !words
+            .iter()
+            .any(|t| matches!(*t, "yes" | "yet" | "one" | "body"))
+}
 /// Words that introduce a song's words.
 const LYRIC: &[&str] = &[
     "lyric", "lyrics", "sings", "sang", "singing", "chorus", "verse",
@@ -1805,19 +1833,12 @@ impl<'a> Context<'a> {
         }
         // "the GP asked if I'd thought about suicide. I haven't": a
         // question put to the writer, answered no.
-        let after = &tokens[f.end..(f.end + 12).min(tokens.len())];
         if let Some(asked) = before.iter().rposition(|t| listed(ASKED, t))
             && before.get(asked + 1) != Some(&"myself")
             && before[asked..]
                 .iter()
                 .any(|t| matches!(*t, "if" | "whether" | "about"))
-            && after.iter().enumerate().any(|(i, t)| {
-                listed(ANSWER_NO, t)
-                    && !(matches!(*t, "dont" | "didnt")
-                        && after.get(i + 1).is_some_and(|n| {
-                            matches!(*n, "know" | "say" | "want" | "tell" | "answer" | "lie")
-                        }))
-            })
+            && answered_no(&tokens[f.end..])
         {
             return Some("a question answered no");
         }
