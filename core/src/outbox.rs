@@ -403,18 +403,21 @@ pub const SUPPORT_YIELDS_AT_MOST: Duration = Duration::from_millis(500);
 /// first need a new encrypted room and its keys, and a homeserver busy
 /// making that room is slower to accept the alert sent beside it. So the
 /// support lane gives way: before a support delivery, its worker waits
-/// until the critical lane has finished a pass begun after the last
-/// enqueue, or [`SUPPORT_YIELDS_AT_MOST`], whichever comes first.
+/// until the critical lane *of the same platform* has finished a pass
+/// begun after the last enqueue, or [`SUPPORT_YIELDS_AT_MOST`], whichever
+/// comes first. Another platform's critical pass does not count: the
+/// console finishing its pass says nothing of Matrix's alert.
 #[derive(Debug)]
 pub struct CriticalFirst {
-    /// (enqueues seen, enqueues the critical lane has attempted).
-    state: tokio::sync::watch::Sender<(u64, u64)>,
+    /// Enqueues seen, and for each platform the enqueues its critical
+    /// lane has attempted.
+    state: tokio::sync::watch::Sender<(u64, std::collections::BTreeMap<Platform, u64>)>,
 }
 
 impl Default for CriticalFirst {
     fn default() -> Self {
         Self {
-            state: tokio::sync::watch::Sender::new((0, 0)),
+            state: tokio::sync::watch::Sender::new((0, std::collections::BTreeMap::new())),
         }
     }
 }
@@ -430,9 +433,10 @@ impl CriticalFirst {
         self.state.borrow().0
     }
 
-    /// The critical lane, as a pass ends: `covered` is attempted.
-    fn pass_ended(&self, covered: u64) {
+    /// `platform`'s critical lane, as a pass ends: `covered` is attempted.
+    fn pass_ended(&self, platform: Platform, covered: u64) {
         self.state.send_if_modified(|(_, done)| {
+            let done = done.entry(platform).or_insert(0);
             let later = covered > *done;
             if later {
                 *done = covered;
@@ -441,12 +445,16 @@ impl CriticalFirst {
         });
     }
 
-    /// The support lane, before a delivery: waits until every enqueue so
-    /// far has been through a critical pass, or `bound`.
-    pub async fn wait_turn(&self, bound: Duration) {
+    /// `platform`'s support lane, before a delivery: waits until every
+    /// enqueue so far has been through a critical pass of that platform,
+    /// or `bound`.
+    pub async fn wait_turn(&self, platform: Platform, bound: Duration) {
         let target = self.state.borrow().0;
         let mut state = self.state.subscribe();
-        let _ = tokio::time::timeout(bound, state.wait_for(|(_, done)| *done >= target)).await;
+        let caught_up = |(_, done): &(u64, std::collections::BTreeMap<Platform, u64>)| {
+            done.get(&platform).is_some_and(|d| *d >= target)
+        };
+        let _ = tokio::time::timeout(bound, state.wait_for(caught_up)).await;
     }
 }
 
@@ -569,7 +577,7 @@ impl OutboxWorker {
         let covers = order.map(|o| o.pass_begins());
         let result = self.pass_inner(shutdown).await;
         if let (Some(order), Some(covers)) = (order, covers) {
-            order.pass_ended(covers);
+            order.pass_ended(self.config.platform, covers);
         }
         result
     }
@@ -662,7 +670,9 @@ impl OutboxWorker {
         if let Some(order) = &self.critical_first
             && self.config.lane == Lane::Support
         {
-            order.wait_turn(SUPPORT_YIELDS_AT_MOST).await;
+            order
+                .wait_turn(self.config.platform, SUPPORT_YIELDS_AT_MOST)
+                .await;
         }
         let timeout = self.config.deliver_timeout;
         let (sink, delivery) = (self.sink.clone(), claim.delivery.clone());

@@ -431,16 +431,63 @@ fn support_and_critical_lanes(
 ) -> (OutboxWorker, OutboxWorker) {
     let order = Arc::new(CriticalFirst::default());
     order.enqueued();
-    let lane = |lane| {
+    let lanes = lanes_of(store, sink, clock, &order);
+    (
+        lanes(Platform::Matrix, Lane::Support),
+        lanes(Platform::Matrix, Lane::Critical),
+    )
+}
+
+/// Workers of any platform and lane, sharing `order`.
+fn lanes_of<'a>(
+    store: &'a Arc<dyn Store>,
+    sink: &'a Arc<ScriptedPlatform>,
+    clock: &'a Arc<dyn Clock>,
+    order: &'a Arc<CriticalFirst>,
+) -> impl Fn(Platform, Lane) -> OutboxWorker + 'a {
+    move |platform, lane| {
         worker(
             store,
             sink.clone(),
             clock.clone(),
-            WorkerConfig::new(Platform::Matrix, lane),
+            WorkerConfig::new(platform, lane),
         )
         .with_critical_first(order.clone())
-    };
-    (lane(Lane::Support), lane(Lane::Critical))
+    }
+}
+
+/// Another platform's critical lane finishing its pass does not release
+/// this platform's support: the console having nothing to alert says
+/// nothing of Matrix's alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_support_waits_for_its_own_platforms_alert() {
+    let (store, _dir, clock) = alert_and_support_enqueued().await;
+    let alert_takes = Duration::from_millis(300);
+    let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
+    sink.slow_kind = Some((DeliveryKind::CrisisAlert, alert_takes));
+    let sink = Arc::new(sink);
+    let order = Arc::new(CriticalFirst::default());
+    order.enqueued();
+    let lanes = lanes_of(&store, &sink, &clock, &order);
+    let (support, critical) = (
+        lanes(Platform::Matrix, Lane::Support),
+        lanes(Platform::Matrix, Lane::Critical),
+    );
+    let console = lanes(Platform::Console, Lane::Critical);
+    let support = tokio::spawn(async move { support.pass(&CancellationToken::new()).await });
+    // The console's critical lane has nothing to send and is done at once.
+    let quiet = console.pass(&CancellationToken::new()).await.unwrap();
+    assert_eq!(quiet.delivered, 0);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let report = critical.pass(&CancellationToken::new()).await.unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(support.await.unwrap().unwrap().delivered, 1);
+    let calls = sink.calls.lock().unwrap().clone();
+    let at = |key: &str| calls.iter().find(|(k, _)| k == key).unwrap().1;
+    assert!(
+        at("support") >= at("alert") + alert_takes,
+        "the support went out on another platform's pass: {calls:?}"
+    );
 }
 
 /// The member's support gives way to the moderators' alert written with
