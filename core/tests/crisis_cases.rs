@@ -325,8 +325,21 @@ fn test_recovery_questions_lyrics_and_foreign_idioms() {
         ("quiero morir de la risa con este video", None),
         ("je vais mourir de rire", None),
         ("vou morrer de fome se o almoço não chegar", None),
+        ("Discuss the theme of suicide in Hamlet, 2000 words", None),
+        ("my dissertation is on suicide risk in farmers", None),
+        (
+            "for uni i'm writing an essay on self harm in teen novels",
+            None,
+        ),
+        ("we did a self harm assessment module at work today", None),
         // The same words, meant now.
         ("i tried to kill myself last night", Urgent),
+        ("my essay is late and i keep thinking about suicide", Urgent),
+        ("the documentary was fine but i'm suicidal again", Urgent),
+        (
+            "can't write this essay, self harm is all i think about",
+            Urgent,
+        ),
         (
             "the nurse asked if i'd thought about suicide and i said yes, every day",
             Urgent,

@@ -662,6 +662,32 @@ const TOPIC_AFTER: &[&str] = &[
     "training",
     "squad",
     "month",
+    "risk",
+    "assessment",
+    "assessments",
+];
+/// Words just before the noun "suicide" or "self harm" that make it the
+/// subject of a piece of work, not the writer's own ("the theme of
+/// suicide in Hamlet", "my dissertation is on suicide risk").
+const TOPIC_BEFORE: &[&str] = &[
+    "theme",
+    "themes",
+    "topic",
+    "essay",
+    "dissertation",
+    "thesis",
+    "module",
+    "lecture",
+    "assignment",
+    "coursework",
+    "novel",
+    "representations",
+    "representation",
+    "depiction",
+    "depictions",
+    "portrayal",
+    "documentary",
+    "article",
 ];
 /// Phrases that mean the writer is asking how to help someone else.
 const HELPING: &[&str] = &[
@@ -1871,7 +1897,12 @@ impl<'a> Context<'a> {
             return Some("laughing");
         }
         // "suicide prevention": the noun as a topic (never "suicidal").
-        if tokens[f.start] == "suicide" && tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t))
+        // "my essay on self harm", "the theme of suicide": the subject of a
+        // piece of work. Only the bare nouns, never "suicidal" or a verb.
+        let noun = span == ["suicide"] || span == ["self", "harm"];
+        if noun
+            && (tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t))
+                || before.iter().rev().take(3).any(|t| listed(TOPIC_BEFORE, t)))
         {
             return Some("a topic");
         }
