@@ -5,8 +5,12 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use ipt_core::crisis::encoder::TopLayers;
 use ipt_core::crisis::encoder::{Encoder, MAX_WINDOWS, default_model_dir};
-use ipt_core::crisis::learned::Learned;
+use ipt_core::crisis::learned::train::{Settings, TuneSettings, fit, predict, top_vectors, tune};
+use ipt_core::crisis::learned::{
+    Bank, CLASSES, Head, Learned, corpus_files, corpus_lines, training_vectors, training_windows,
+};
 use ipt_core::crisis::{Detector, Level};
 
 fn in_ci() -> bool {
@@ -48,8 +52,12 @@ struct ReferenceEntry {
 /// empty one and one longer than a window.
 #[test]
 fn the_encoder_matches_an_independent_implementation() {
-    let Some(model) = model() else { return };
-    let encoder: &Encoder = model.encoder();
+    if model().is_none() {
+        return;
+    }
+    // The published encoder, as the reference has it (the learned layer
+    // reads with its own trained top layers in place of the last ones).
+    let encoder = Encoder::load(&default_model_dir()).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/encoder-reference.json");
     let reference: Reference =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -71,6 +79,150 @@ fn the_encoder_matches_an_independent_implementation() {
             entry.text
         );
     }
+}
+
+/// The learned layer reads with the top layers it was trained with: a
+/// corpus line's vector, read now, is the one its bank entry was made
+/// from (its nearest example is itself), and differs from the published
+/// encoder's when the head has trained top layers.
+#[test]
+fn the_layer_reads_with_the_top_it_was_trained_with() {
+    let Some(model) = model() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = corpus_files(&root.join("data/crisis-corpus")).unwrap();
+    let lines = corpus_lines(&files).unwrap();
+    let bank = Bank::committed().unwrap();
+    let published = Encoder::load(&default_model_dir()).unwrap();
+    let tuned = Head::committed().unwrap().tuned_top.is_some();
+    for (_, text) in lines.iter().step_by(397) {
+        let v = training_vectors(model.encoder(), &[text.as_str()])
+            .unwrap()
+            .remove(0);
+        let (nearest, similarity) = bank.nearest(&v).unwrap();
+        assert_eq!(&nearest.text, text);
+        // The bank keeps its vectors in 8 bits.
+        assert!(similarity > 0.999, "{text:?}: {similarity}");
+        let plain = training_vectors(&published, &[text.as_str()])
+            .unwrap()
+            .remove(0);
+        let cos: f32 = v.iter().zip(&plain).map(|(a, b)| a * b).sum();
+        assert_eq!(
+            tuned,
+            cos < 0.999,
+            "{text:?}: cosine {cos} to the published encoder's"
+        );
+    }
+}
+
+/// The path a trained top layer takes to the bot: made trainable from the
+/// published layer, saved, loaded again and put in place, it reads as the
+/// published layer does, and so does reading from the states below it
+/// (what training reads).
+#[test]
+fn a_top_layer_survives_its_file_and_reads_as_the_published_one() {
+    if model().is_none() {
+        return;
+    }
+    let published = Encoder::load(&default_model_dir()).unwrap();
+    let texts = [
+        "i cant see a way out of any of this",
+        "see you all on thursday",
+        "a longer message about a long week at work and the people in it, and the dog",
+    ];
+    let windows = training_windows(&published, &texts);
+    let plain = published.embed_windows(&windows).unwrap();
+    let (_, vars) = published.trainable_top(1).unwrap();
+    let path = std::env::temp_dir().join(format!("ipt-top-{}.safetensors", std::process::id()));
+    vars.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let states = published.states_below_top(&windows, 1).unwrap();
+    let from_states = top_vectors(&TopLayers::from_bytes(&bytes, 1).unwrap(), &states).unwrap();
+    let swapped = Encoder::load(&default_model_dir())
+        .unwrap()
+        .with_top(TopLayers::from_bytes(&bytes, 1).unwrap())
+        .embed_windows(&windows)
+        .unwrap();
+    for ((a, b), c) in plain.iter().zip(&from_states).zip(&swapped) {
+        for ((x, y), z) in a.iter().zip(b).zip(c) {
+            assert!((x - y).abs() < 1e-5 && (x - z).abs() < 1e-5, "{x} {y} {z}");
+        }
+    }
+    assert!(TopLayers::from_bytes(b"not a model", 1).is_err());
+}
+
+/// Training the top layer with the head lowers the loss on what it is
+/// trained on, and moves the layer.
+#[test]
+fn training_the_top_layer_learns() {
+    if model().is_none() {
+        return;
+    }
+    let published = Encoder::load(&default_model_dir()).unwrap();
+    let lines = [
+        (Level::Urgent, "i want to kill myself tonight"),
+        (Level::Concern, "everyone would be better off without me"),
+        (
+            Level::Imminent,
+            "i have the pills here and im taking them now",
+        ),
+        (Level::Urgent, "been cutting again, cant stop"),
+        (
+            Level::None,
+            "my friend said she wants to die, how do i help her",
+        ),
+        (Level::None, "that film about suicide was so sad"),
+        (Level::None, "see you all at thursday's meeting"),
+        (Level::None, "years ago i was suicidal, now i am doing well"),
+    ];
+    let texts: Vec<&str> = lines.iter().map(|(_, t)| *t).collect();
+    let y: Vec<Level> = lines.iter().map(|(l, _)| *l).collect();
+    let windows = training_windows(&published, &texts);
+    let x = published.embed_windows(&windows).unwrap();
+    let start = fit(
+        &x,
+        &y,
+        &Settings {
+            hidden: 16,
+            epochs: 5,
+            ..Settings::default()
+        },
+    );
+    let states = published.states_below_top(&windows, 1).unwrap();
+    let loss = |head: &[ipt_core::crisis::learned::Dense], vectors: &[Vec<f32>]| -> f32 {
+        vectors
+            .iter()
+            .zip(&y)
+            .map(|(v, l)| {
+                let p = predict(head, v);
+                let i = CLASSES.iter().position(|c| c == l).unwrap();
+                -p[i].max(1e-9).ln()
+            })
+            .sum::<f32>()
+    };
+    let before = loss(&start, &x);
+    let settings = TuneSettings {
+        layers: 1,
+        epochs: 6,
+        encoder_rate: 1e-3,
+        head_rate: 1e-2,
+        ..TuneSettings::default()
+    };
+    let (top, _, head) = tune(&published, &states, &y, &start, &settings).unwrap();
+    let tuned = top_vectors(&top, &states).unwrap();
+    let after = loss(&head, &tuned);
+    assert!(after < before * 0.8, "loss {before} -> {after}");
+    let moved: f32 = tuned
+        .iter()
+        .zip(&x)
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0f32, f32::max)
+        })
+        .fold(0f32, f32::max);
+    assert!(moved > 1e-3, "the layer did not move: {moved}");
 }
 
 /// Padding in a batch must not change a text's vector.

@@ -166,6 +166,10 @@ impl Layer {
     /// `x`: [batch, tokens, DIM]; `bias`: [batch, 1, 1, tokens], 0 for a
     /// token and a large negative number for padding.
     fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
+        self.run(x, bias, Mode::Read)
+    }
+
+    fn run(&self, x: &Tensor, bias: &Tensor, mode: Mode) -> candle_core::Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let head_dim = DIM / HEADS;
         let heads = |y: Tensor| -> candle_core::Result<Tensor> {
@@ -173,23 +177,158 @@ impl Layer {
                 .transpose(1, 2)?
                 .contiguous()
         };
+        let norm = |n: &LayerNorm, x: &Tensor| -> candle_core::Result<Tensor> {
+            match (mode, n.bias()) {
+                (Mode::Train, Some(beta)) => {
+                    candle_nn::ops::layer_norm_slow(x, n.weight(), beta, LAYER_NORM_EPS as f32)
+                }
+                _ => n.forward(x),
+            }
+        };
         let q = heads(self.query.forward(x)?)?;
         let k = heads(self.key.forward(x)?)?;
         let v = heads(self.value.forward(x)?)?;
         let scores = (q.matmul(&k.t()?.contiguous()?)? / (head_dim as f64).sqrt())?;
-        let weights = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(bias)?)?;
+        let scores = scores.broadcast_add(bias)?;
+        let weights = match mode {
+            Mode::Read => candle_nn::ops::softmax_last_dim(&scores)?,
+            Mode::Train => candle_nn::ops::softmax(&scores, candle_core::D::Minus1)?,
+        };
         let context = weights
             .matmul(&v)?
             .transpose(1, 2)?
             .contiguous()?
             .reshape((b, t, DIM))?;
-        let attended = self
-            .attn_norm
-            .forward(&(self.attn_out.forward(&context)? + x)?)?;
-        let inner = self.up.forward(&attended)?.apply_op1_no_bwd(&Gelu)?;
-        self.out_norm
-            .forward(&(self.down.forward(&inner)? + attended)?)
+        let attended = norm(&self.attn_norm, &(self.attn_out.forward(&context)? + x)?)?;
+        let up = self.up.forward(&attended)?;
+        let inner = match mode {
+            Mode::Read => up.apply_op1_no_bwd(&Gelu)?,
+            Mode::Train => up.gelu_erf()?,
+        };
+        norm(&self.out_norm, &(self.down.forward(&inner)? + attended)?)
     }
+
+    /// The layer's tensors by their names in the model file.
+    fn tensors(&self, prefix: &str) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        let linears = [
+            ("attention.self.query", &self.query),
+            ("attention.self.key", &self.key),
+            ("attention.self.value", &self.value),
+            ("attention.output.dense", &self.attn_out),
+            ("intermediate.dense", &self.up),
+            ("output.dense", &self.down),
+        ];
+        for (name, l) in linears {
+            out.push((format!("{prefix}.{name}.weight"), l.weight().clone()));
+            if let Some(b) = l.bias() {
+                out.push((format!("{prefix}.{name}.bias"), b.clone()));
+            }
+        }
+        for (name, n) in [
+            ("attention.output.LayerNorm", &self.attn_norm),
+            ("output.LayerNorm", &self.out_norm),
+        ] {
+            out.push((format!("{prefix}.{name}.weight"), n.weight().clone()));
+            if let Some(b) = n.bias() {
+                out.push((format!("{prefix}.{name}.bias"), b.clone()));
+            }
+        }
+        out
+    }
+}
+
+/// How a layer runs: for reading, with candle's fused operations, or for
+/// training, with operations candle can differentiate (the same sums).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Reading messages.
+    Read,
+    /// Training the top layers.
+    Train,
+}
+
+fn layer_name(i: usize) -> String {
+    format!("encoder.layer.{i}")
+}
+
+/// The encoder's top layers as trained for the crisis head, in place of
+/// the published ones. Made trainable from the published layers by
+/// [`Encoder::trainable_top`], kept as a safetensors file beside the head,
+/// and put in place by [`Encoder::with_top`].
+pub struct TopLayers {
+    first: usize,
+    layers: Vec<Layer>,
+}
+
+impl std::fmt::Debug for TopLayers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopLayers")
+            .field("first", &self.first)
+            .field("layers", &self.layers.len())
+            .finish()
+    }
+}
+
+impl TopLayers {
+    /// The top `n` layers from a safetensors file made by training.
+    pub fn from_bytes(bytes: &[u8], n: usize) -> candle_core::Result<Self> {
+        if n == 0 || n > LAYERS {
+            return Err(candle_core::Error::Msg(format!(
+                "{n} top layers of {LAYERS}"
+            )));
+        }
+        let vb = VarBuilder::from_buffered_safetensors(bytes.to_vec(), DType::F32, &Device::Cpu)?;
+        let first = LAYERS - n;
+        Ok(Self {
+            first,
+            layers: (first..LAYERS)
+                .map(|i| Layer::load(&vb.pp(layer_name(i))))
+                .collect::<candle_core::Result<_>>()?,
+        })
+    }
+
+    /// Layers below these.
+    pub fn first(&self) -> usize {
+        self.first
+    }
+
+    /// Unit vectors (mean over tokens, as the encoder pools) of windows
+    /// whose states below these layers are `states`, each [tokens, DIM].
+    /// In [`Mode::Train`] the result can be differentiated.
+    pub fn pooled(&self, states: &[&Tensor], mode: Mode) -> candle_core::Result<Tensor> {
+        let t = states
+            .iter()
+            .map(|s| s.dim(0))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let longest = t.iter().copied().max().unwrap_or(1).max(1);
+        let padded = states
+            .iter()
+            .zip(&t)
+            .map(|(s, len)| s.pad_with_zeros(0, 0, longest - len))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let mut x = Tensor::stack(&padded, 0)?;
+        let mut mask = vec![0f32; states.len() * longest];
+        for (row, len) in t.iter().enumerate() {
+            mask[row * longest..row * longest + len].fill(1.0);
+        }
+        let mask = Tensor::from_vec(mask, (states.len(), longest), &Device::Cpu)?;
+        let bias = mask
+            .affine(1e9, -1e9)?
+            .reshape((states.len(), 1, 1, longest))?;
+        for layer in &self.layers {
+            x = layer.run(&x, &bias, mode)?;
+        }
+        mean_unit(&x, &mask)
+    }
+}
+
+/// The mean over each row's tokens (`mask` 1 for a token), as unit vectors.
+fn mean_unit(x: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let summed = x.broadcast_mul(&mask.unsqueeze(2)?)?.sum(1)?;
+    let mean = summed.broadcast_div(&mask.sum_keepdim(1)?)?;
+    let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+    mean.broadcast_div(&norm)
 }
 
 /// GELU as the model was trained with it, `x/2 * (1 + erf(x/√2))`, in a
@@ -387,7 +526,8 @@ impl Encoder {
         Ok(out)
     }
 
-    fn forward(&self, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+    /// Token embeddings of a batch of windows, padded: `(x, mask)`.
+    fn embed(&self, batch: &[&[u32]]) -> candle_core::Result<(Tensor, Tensor)> {
         let b = batch.len();
         let t = batch.iter().map(|w| w.len()).max().unwrap_or(0).max(1);
         let mut ids = vec![0u32; b * t];
@@ -405,18 +545,79 @@ impl Encoder {
             .forward(&ids)?
             .broadcast_add(&self.positions.forward(&positions)?)?
             .add(&self.token_types.forward(&types)?)?;
-        let mut x = self.embed_norm.forward(&x)?;
+        Ok((self.embed_norm.forward(&x)?, mask))
+    }
+
+    /// The states of a batch after `layers` layers.
+    fn states(&self, batch: &[&[u32]], layers: usize) -> candle_core::Result<(Tensor, Tensor)> {
+        let (mut x, mask) = self.embed(batch)?;
+        let (b, t) = mask.dims2()?;
         // 0 where there is a token, -1e9 where there is padding.
         let bias = mask.affine(1e9, -1e9)?.reshape((b, 1, 1, t))?;
-        for layer in &self.layers {
+        for layer in &self.layers[..layers] {
             x = layer.forward(&x, &bias)?;
         }
-        let mask3 = mask.unsqueeze(2)?;
-        let summed = x.broadcast_mul(&mask3)?.sum(1)?;
-        let counts = mask.sum_keepdim(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        mean.broadcast_div(&norm)?.to_vec2::<f32>()
+        Ok((x, mask))
+    }
+
+    fn forward(&self, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let (x, mask) = self.states(batch, LAYERS)?;
+        mean_unit(&x, &mask)?.to_vec2::<f32>()
+    }
+
+    /// Each window's states below the top `n` layers, [tokens, DIM]: what
+    /// training the top layers reads, computed once.
+    pub fn states_below_top(
+        &self,
+        windows: &[Vec<u32>],
+        n: usize,
+    ) -> candle_core::Result<Vec<Tensor>> {
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        order.sort_by_key(|&i| windows[i].len());
+        let mut out: Vec<Option<Tensor>> = vec![None; windows.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&[u32]> = chunk.iter().map(|&i| windows[i].as_slice()).collect();
+            let (x, _) = self.states(&batch, LAYERS.saturating_sub(n))?;
+            for (row, &i) in chunk.iter().enumerate() {
+                out[i] = Some(x.get(row)?.narrow(0, 0, windows[i].len())?.contiguous()?);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// Trainable copies of the top `n` layers, starting from this
+    /// encoder's: the layers and the variables an optimiser moves.
+    pub fn trainable_top(&self, n: usize) -> candle_core::Result<(TopLayers, candle_nn::VarMap)> {
+        if n == 0 || n > LAYERS {
+            return Err(candle_core::Error::Msg(format!(
+                "{n} top layers of {LAYERS}"
+            )));
+        }
+        let vars = candle_nn::VarMap::new();
+        let first = LAYERS - n;
+        {
+            let mut data = vars
+                .data()
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("variables poisoned".to_owned()))?;
+            for i in first..LAYERS {
+                for (name, t) in self.layers[i].tensors(&layer_name(i)) {
+                    data.insert(name, candle_core::Var::from_tensor(&t.copy()?)?);
+                }
+            }
+        }
+        let vb = VarBuilder::from_varmap(&vars, DType::F32, &self.device);
+        let layers = (first..LAYERS)
+            .map(|i| Layer::load(&vb.pp(layer_name(i))))
+            .collect::<candle_core::Result<_>>()?;
+        Ok((TopLayers { first, layers }, vars))
+    }
+
+    /// This encoder with its top layers replaced by `top`.
+    pub fn with_top(mut self, top: TopLayers) -> Self {
+        self.layers.truncate(top.first);
+        self.layers.extend(top.layers);
+        self
     }
 }
 

@@ -6,18 +6,29 @@
 //! `scripts/train-crisis-head` and committed in `core/data/crisis-model`,
 //! with the corpus hash beside them; a test fails if the corpus changes
 //! and the head is not trained again.
+//!
+//! `scripts/train-crisis-head --top 1` can also train the encoder's last
+//! layer with the head; the layer is then kept beside the head as
+//! `top.safetensors`, with its hash in `head.json`, and put in place of
+//! the published one at load (the published files are still checked
+//! against their own hashes). The committed head reads the published
+//! encoder as it is: the trained layer read the corpus better out of fold
+//! but not a blind set (core/data/crisis-model/MEASURED.md).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::Level;
-use super::encoder::{DIM, Encoder, ModelError};
+use super::encoder::{DIM, Encoder, ModelError, TopLayers};
 
 /// The committed head (JSON).
 const HEAD_JSON: &str = include_str!("../../data/crisis-model/head.json");
 /// The committed bank of examples (binary, see [`Bank::from_bytes`]).
 const BANK_BIN: &[u8] = include_bytes!("../../data/crisis-model/bank.bin");
+/// The encoder's top layers as trained with the head (safetensors; empty
+/// when the head reads the published encoder as it is).
+const TOP_BIN: &[u8] = include_bytes!("../../data/crisis-model/top.safetensors");
 
 /// Class order of the head's outputs.
 pub const CLASSES: [Level; 4] = [Level::None, Level::Concern, Level::Urgent, Level::Imminent];
@@ -73,6 +84,19 @@ pub struct Head {
     pub thresholds: Thresholds,
     /// The layers, first to last.
     pub layers: Vec<Dense>,
+    /// The encoder's top layers trained with this head, if any: they
+    /// replace the published ones when the layer reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuned_top: Option<TunedTop>,
+}
+
+/// The encoder's top layers trained with the head, kept beside it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TunedTop {
+    /// How many of the top layers (the rest are as published).
+    pub layers: usize,
+    /// sha256 of their file (`top.safetensors`).
+    pub sha256: String,
 }
 
 impl Head {
@@ -302,6 +326,20 @@ impl Learned {
                 "the committed head was trained on another encoder".to_owned(),
             ));
         }
+        let encoder = match &head.tuned_top {
+            None => encoder,
+            Some(tuned) => {
+                if super::encoder::sha256_hex(TOP_BIN) != tuned.sha256 {
+                    return Err(fail(
+                        "the committed top layers are not the ones the head was trained with"
+                            .to_owned(),
+                    ));
+                }
+                let top = TopLayers::from_bytes(TOP_BIN, tuned.layers)
+                    .map_err(|e| fail(format!("the committed top layers: {e}")))?;
+                encoder.with_top(top)
+            }
+        };
         Ok(Self {
             encoder,
             head,
@@ -396,17 +434,21 @@ impl Learned {
     }
 }
 
-/// The vectors a head is trained on: each text normalised as the detector
-/// reads it, its first window embedded.
-pub fn training_vectors(encoder: &Encoder, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
-    let windows: Vec<Vec<u32>> = texts
+/// The windows a head is trained on: each text normalised as the detector
+/// reads it, its first window.
+pub fn training_windows(encoder: &Encoder, texts: &[&str]) -> Vec<Vec<u32>> {
+    texts
         .iter()
         .map(|t| {
             let mut w = encoder.windows(&super::normalize(t));
             w.swap_remove(0)
         })
-        .collect();
-    encoder.embed_windows(&windows)
+        .collect()
+}
+
+/// The vectors a head is trained on: [`training_windows`] embedded.
+pub fn training_vectors(encoder: &Encoder, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+    encoder.embed_windows(&training_windows(encoder, texts))
 }
 
 /// Words a message needs before the model reads it; shorter ones are read
@@ -507,6 +549,7 @@ mod tests {
                 imminent: 0.5,
             },
             layers: Vec::new(),
+            tuned_top: None,
         };
         assert_eq!(head.level(&[0.8, 0.1, 0.05, 0.05]), Level::None);
         assert_eq!(head.level(&[0.6, 0.3, 0.05, 0.05]), Level::Concern);
