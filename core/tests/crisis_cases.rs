@@ -332,8 +332,35 @@ fn test_recovery_questions_lyrics_and_foreign_idioms() {
             None,
         ),
         ("we did a self harm assessment module at work today", None),
+        ("my aunt died by suicide when i was small", None),
+        ("four years clean from self harm as of today", None),
+        (
+            "i survived my overdose in 2017 and now i mentor others",
+            None,
+        ),
+        ("when i was 15 i was suicidal, now i'm 30 and happy", None),
+        ("the school had a talk on overdose prevention", None),
+        ("we're reading about durkheim's theory of suicide", None),
         // The same words, meant now.
         ("i tried to kill myself last night", Urgent),
+        (
+            "i survived my overdose last night and i wish i hadn't",
+            Urgent,
+        ),
+        (
+            "two days clean from self harm but i want to cut so bad",
+            Urgent,
+        ),
+        (
+            "i barely survived my overdose years ago and i want to try again",
+            Urgent,
+        ),
+        ("my mum died by suicide and i want to die too", Urgent),
+        ("i was happy once but now i want to kill myself", Urgent),
+        (
+            "years ago i was suicidal and it's back, i'm not happy at all",
+            Urgent,
+        ),
         ("my essay is late and i keep thinking about suicide", Urgent),
         ("the documentary was fine but i'm suicidal again", Urgent),
         (

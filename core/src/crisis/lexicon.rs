@@ -688,6 +688,9 @@ const TOPIC_BEFORE: &[&str] = &[
     "portrayal",
     "documentary",
     "article",
+    "theory",
+    "theories",
+    "unit",
 ];
 /// Phrases that mean the writer is asking how to help someone else.
 const HELPING: &[&str] = &[
@@ -733,6 +736,8 @@ const RECOVERY: &[&str] = &[
     "thriving",
     "improved",
     "improving",
+    "happy",
+    "happily",
 ];
 /// Words that report a question put to the writer ("my GP asked if I had
 /// thought about suicide").
@@ -1899,7 +1904,10 @@ impl<'a> Context<'a> {
         // "suicide prevention": the noun as a topic (never "suicidal").
         // "my essay on self harm", "the theme of suicide": the subject of a
         // piece of work. Only the bare nouns, never "suicidal" or a verb.
-        let noun = span == ["suicide"] || span == ["self", "harm"];
+        let noun = span == ["suicide"]
+            || span == ["suicides"]
+            || span == ["self", "harm"]
+            || span == ["overdose"];
         if noun
             && (tokens.get(f.end).is_some_and(|t| listed(TOPIC_AFTER, t))
                 || before.iter().rev().take(3).any(|t| listed(TOPIC_BEFORE, t)))
@@ -1918,6 +1926,36 @@ impl<'a> Context<'a> {
             if subject.is_none() && helping {
                 return Some("helping someone else");
             }
+        }
+        // "she died by suicide": someone's death, told by someone alive.
+        if span == ["suicide"]
+            && before.len() >= 2
+            && matches!(before[before.len() - 2], "died" | "death")
+            && matches!(before[before.len() - 1], "by" | "of" | "from")
+        {
+            return Some("someone else's death");
+        }
+        // "survived my overdose in 2018", "five years clean from self harm":
+        // a recovery word that governs the signal, in a sentence that
+        // puts it years or months back ("survived it last night" is not).
+        let governing = before
+            .iter()
+            .rev()
+            .find(|t| !matches!(**t, "my" | "a" | "an" | "the" | "from" | "of" | "that"));
+        if governing.is_some_and(|t| matches!(*t, "survived" | "recovered" | "healed" | "clean"))
+            && !before
+                .iter()
+                .rev()
+                .take(4)
+                .any(|t| listed(NEGATORS, t) || matches!(*t, "barely" | "almost" | "havent"))
+            && tokens[clause_start..clause_end].iter().any(|t| {
+                matches!(*t, "years" | "yrs" | "months" | "ago")
+                    || (t.len() == 4
+                        && (t.starts_with("19") || t.starts_with("20"))
+                        && t.chars().all(|c| c.is_ascii_digit()))
+            })
+        {
+            return Some("past, recovered");
         }
         // "I was suicidal in college but I'm in a much better place now": a
         // past marker before the signal and a recovery word after it.
