@@ -35,6 +35,14 @@ fn model() -> Option<&'static Learned> {
     model.as_ref()
 }
 
+/// The published encoder as it is (the learned layer may read with
+/// trained top layers instead), loaded once; `None` where [`model`] is.
+fn published() -> Option<&'static Encoder> {
+    static PUBLISHED: OnceLock<Encoder> = OnceLock::new();
+    model()?;
+    Some(PUBLISHED.get_or_init(|| Encoder::load(&default_model_dir()).unwrap()))
+}
+
 #[derive(serde::Deserialize)]
 struct Reference {
     entries: Vec<ReferenceEntry>,
@@ -52,12 +60,8 @@ struct ReferenceEntry {
 /// empty one and one longer than a window.
 #[test]
 fn the_encoder_matches_an_independent_implementation() {
-    if model().is_none() {
-        return;
-    }
-    // The published encoder, as the reference has it (the learned layer
-    // reads with its own trained top layers in place of the last ones).
-    let encoder = Encoder::load(&default_model_dir()).unwrap();
+    // The published encoder, as the reference has it.
+    let Some(encoder) = published() else { return };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/encoder-reference.json");
     let reference: Reference =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -92,7 +96,7 @@ fn the_layer_reads_with_the_top_it_was_trained_with() {
     let files = corpus_files(&root.join("data/crisis-corpus")).unwrap();
     let lines = corpus_lines(&files).unwrap();
     let bank = Bank::committed().unwrap();
-    let published = Encoder::load(&default_model_dir()).unwrap();
+    let published = published().unwrap();
     let tuned = Head::committed().unwrap().tuned_top.is_some();
     for (_, text) in lines.iter().step_by(397) {
         let v = training_vectors(model.encoder(), &[text.as_str()])
@@ -102,7 +106,7 @@ fn the_layer_reads_with_the_top_it_was_trained_with() {
         assert_eq!(&nearest.text, text);
         // The bank keeps its vectors in 8 bits.
         assert!(similarity > 0.999, "{text:?}: {similarity}");
-        let plain = training_vectors(&published, &[text.as_str()])
+        let plain = training_vectors(published, &[text.as_str()])
             .unwrap()
             .remove(0);
         let cos: f32 = v.iter().zip(&plain).map(|(a, b)| a * b).sum();
@@ -120,16 +124,13 @@ fn the_layer_reads_with_the_top_it_was_trained_with() {
 /// (what training reads).
 #[test]
 fn a_top_layer_survives_its_file_and_reads_as_the_published_one() {
-    if model().is_none() {
-        return;
-    }
-    let published = Encoder::load(&default_model_dir()).unwrap();
+    let Some(published) = published() else { return };
     let texts = [
         "i cant see a way out of any of this",
         "see you all on thursday",
         "a longer message about a long week at work and the people in it, and the dog",
     ];
-    let windows = training_windows(&published, &texts);
+    let windows = training_windows(published, &texts);
     let plain = published.embed_windows(&windows).unwrap();
     let (_, vars) = published.trainable_top(1).unwrap();
     let path = std::env::temp_dir().join(format!("ipt-top-{}.safetensors", std::process::id()));
@@ -155,10 +156,7 @@ fn a_top_layer_survives_its_file_and_reads_as_the_published_one() {
 /// trained on, and moves the layer.
 #[test]
 fn training_the_top_layer_learns() {
-    if model().is_none() {
-        return;
-    }
-    let published = Encoder::load(&default_model_dir()).unwrap();
+    let Some(published) = published() else { return };
     let lines = [
         (Level::Urgent, "i want to kill myself tonight"),
         (Level::Concern, "everyone would be better off without me"),
@@ -177,7 +175,7 @@ fn training_the_top_layer_learns() {
     ];
     let texts: Vec<&str> = lines.iter().map(|(_, t)| *t).collect();
     let y: Vec<Level> = lines.iter().map(|(l, _)| *l).collect();
-    let windows = training_windows(&published, &texts);
+    let windows = training_windows(published, &texts);
     let x = published.embed_windows(&windows).unwrap();
     let start = fit(
         &x,
@@ -208,7 +206,7 @@ fn training_the_top_layer_learns() {
         head_rate: 1e-2,
         ..TuneSettings::default()
     };
-    let (top, _, head) = tune(&published, &states, &y, &start, &settings).unwrap();
+    let (top, _, head) = tune(published, &states, &y, &start, &settings).unwrap();
     let tuned = top_vectors(&top, &states).unwrap();
     let after = loss(&head, &tuned);
     assert!(after < before * 0.8, "loss {before} -> {after}");

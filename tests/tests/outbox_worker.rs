@@ -456,11 +456,11 @@ fn lanes_of<'a>(
     }
 }
 
-/// Another platform's critical lane finishing its pass does not release
-/// this platform's support: the console having nothing to alert says
-/// nothing of Matrix's alert.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_support_waits_for_its_own_platforms_alert() {
+/// Sends a slow alert and its support, with the support lane's worker
+/// first to the store (and, if `console_first`, the console's critical
+/// lane finishing an empty pass before Matrix's starts), and checks the
+/// support went out only after the alert's send returned.
+async fn support_goes_out_after_the_slow_alert(console_first: bool) {
     let (store, _dir, clock) = alert_and_support_enqueued().await;
     let alert_takes = Duration::from_millis(300);
     let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
@@ -473,35 +473,13 @@ async fn test_support_waits_for_its_own_platforms_alert() {
         lanes(Platform::Matrix, Lane::Support),
         lanes(Platform::Matrix, Lane::Critical),
     );
-    let console = lanes(Platform::Console, Lane::Critical);
     let support = tokio::spawn(async move { support.pass(&CancellationToken::new()).await });
-    // The console's critical lane has nothing to send and is done at once.
-    let quiet = console.pass(&CancellationToken::new()).await.unwrap();
-    assert_eq!(quiet.delivered, 0);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let report = critical.pass(&CancellationToken::new()).await.unwrap();
-    assert_eq!(report.delivered, 1);
-    assert_eq!(support.await.unwrap().unwrap().delivered, 1);
-    let calls = sink.calls.lock().unwrap().clone();
-    let at = |key: &str| calls.iter().find(|(k, _)| k == key).unwrap().1;
-    assert!(
-        at("support") >= at("alert") + alert_takes,
-        "the support went out on another platform's pass: {calls:?}"
-    );
-}
-
-/// The member's support gives way to the moderators' alert written with
-/// it: even when the support lane's worker gets there first, the alert is
-/// attempted before the support goes out.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
-    let (store, _dir, clock) = alert_and_support_enqueued().await;
-    let alert_takes = Duration::from_millis(300);
-    let mut sink = ScriptedPlatform::new(|_, _| DeliveryResult::Delivered);
-    sink.slow_kind = Some((DeliveryKind::CrisisAlert, alert_takes));
-    let sink = Arc::new(sink);
-    let (support, critical) = support_and_critical_lanes(&store, &sink, &clock);
-    let support = tokio::spawn(async move { support.pass(&CancellationToken::new()).await });
+    if console_first {
+        // The console's critical lane has nothing to send and is done at once.
+        let console = lanes(Platform::Console, Lane::Critical);
+        let quiet = console.pass(&CancellationToken::new()).await.unwrap();
+        assert_eq!(quiet.delivered, 0);
+    }
     // The support worker is first to the store.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let report = critical.pass(&CancellationToken::new()).await.unwrap();
@@ -513,6 +491,22 @@ async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
         at("support") >= at("alert") + alert_takes,
         "the support went out while the alert was still being sent: {calls:?}"
     );
+}
+
+/// The member's support gives way to the moderators' alert written with
+/// it: even when the support lane's worker gets there first, the alert is
+/// attempted before the support goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_support_gives_way_to_the_alert_enqueued_with_it() {
+    support_goes_out_after_the_slow_alert(false).await;
+}
+
+/// Another platform's critical lane finishing its pass does not release
+/// this platform's support: the console having nothing to alert says
+/// nothing of Matrix's alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_support_waits_for_its_own_platforms_alert() {
+    support_goes_out_after_the_slow_alert(true).await;
 }
 
 /// Giving way is bounded: an alert send that hangs never holds the

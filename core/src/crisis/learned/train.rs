@@ -77,6 +77,14 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// Fisher-Yates from the seed: the same order every run.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+
     /// Uniform in [-1, 1).
     fn symmetric(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
@@ -139,26 +147,35 @@ fn fit_candle(x: &[Vec<f32>], y: &[Level], s: &Settings) -> candle_core::Result<
     let ys = Tensor::from_vec(ys, n, &dev)?;
     let mut order: Vec<u32> = (0..n as u32).collect();
     for _ in 0..s.epochs {
-        // Fisher-Yates from the seed: the same order every run.
-        for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         for chunk in order.chunks(BATCH) {
             let idx = Tensor::new(chunk, &dev)?;
-            let mut h = xs.index_select(&idx, 0)?;
-            for (i, (w, b)) in params.iter().enumerate() {
-                h = h
-                    .matmul(&w.as_tensor().t()?)?
-                    .broadcast_add(b.as_tensor())?;
-                if i + 1 < params.len() {
-                    h = h.relu()?;
-                }
-            }
+            let h = head_forward(&params, xs.index_select(&idx, 0)?)?;
             let loss = candle_nn::loss::cross_entropy(&h, &ys.index_select(&idx, 0)?)?;
             opt.backward_step(&loss)?;
         }
     }
+    to_dense(&params)
+}
+
+/// The head's layers over `h` (dense, ReLU between), as candle tensors.
+fn head_forward(
+    params: &[(candle_core::Var, candle_core::Var)],
+    mut h: candle_core::Tensor,
+) -> candle_core::Result<candle_core::Tensor> {
+    for (i, (w, b)) in params.iter().enumerate() {
+        h = h
+            .matmul(&w.as_tensor().t()?)?
+            .broadcast_add(b.as_tensor())?;
+        if i + 1 < params.len() {
+            h = h.relu()?;
+        }
+    }
+    Ok(h)
+}
+
+/// The head's layers as trained, from their variables.
+fn to_dense(params: &[(candle_core::Var, candle_core::Var)]) -> candle_core::Result<Vec<Dense>> {
     params
         .iter()
         .map(|(w, b)| {
@@ -268,10 +285,7 @@ pub fn tune(
     let mut rng = Rng(s.seed);
     let mut order: Vec<usize> = (0..states.len()).collect();
     for _ in 0..s.epochs {
-        for i in (1..order.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
+        rng.shuffle(&mut order);
         // Batches of like length (little padding), in a shuffled order.
         let mut batches: Vec<Vec<usize>> = Vec::new();
         for group in order.chunks(TUNE_BATCH * 8) {
@@ -279,21 +293,10 @@ pub fn tune(
             group.sort_by_key(|&i| states[i].dim(0).unwrap_or(0));
             batches.extend(group.chunks(TUNE_BATCH).map(<[usize]>::to_vec));
         }
-        for i in (1..batches.len()).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
-            batches.swap(i, j);
-        }
+        rng.shuffle(&mut batches);
         for batch in &batches {
             let refs: Vec<&Tensor> = batch.iter().map(|&i| &states[i]).collect();
-            let mut h = top.pooled(&refs, Mode::Train)?;
-            for (i, (w, b)) in params.iter().enumerate() {
-                h = h
-                    .matmul(&w.as_tensor().t()?)?
-                    .broadcast_add(b.as_tensor())?;
-                if i + 1 < params.len() {
-                    h = h.relu()?;
-                }
-            }
+            let h = head_forward(&params, top.pooled(&refs, Mode::Train)?)?;
             let ys: Vec<u32> = batch.iter().map(|&i| labels[i]).collect();
             let ys = Tensor::from_vec(ys, batch.len(), &dev)?;
             let loss = candle_nn::loss::cross_entropy(&h, &ys)?;
@@ -302,16 +305,7 @@ pub fn tune(
             head_opt.step(&grads)?;
         }
     }
-    let head = params
-        .iter()
-        .map(|(w, b)| {
-            Ok(Dense {
-                weights: w.as_tensor().to_vec2::<f32>()?,
-                bias: b.as_tensor().to_vec1::<f32>()?,
-            })
-        })
-        .collect::<candle_core::Result<_>>()?;
-    Ok((top, vars, head))
+    Ok((top, vars, to_dense(&params)?))
 }
 
 /// Unit vectors of lines through trained top layers, from their states
