@@ -411,3 +411,75 @@ fn test_recovery_questions_lyrics_and_foreign_idioms() {
         ),
     ]);
 }
+
+/// A no given in the question's own sentence, someone else's act, means
+/// or goodbye, "free from", a feeling denied, and more topic words: quiet.
+/// The same words meant now still alert.
+#[test]
+fn test_answers_other_peoples_acts_and_topics() {
+    use Level::*;
+    check(&[
+        (
+            "the doctor asked whether i'd thought of harming myself and i could honestly say no. just worn out",
+            None,
+        ),
+        (
+            "my counsellor asks if i've self harmed and these days i can finally say no",
+            None,
+        ),
+        (
+            "a lad on my course told me he's been stockpiling pills, i rang his dad tonight",
+            None,
+        ),
+        (
+            "someone in the chat said they just took a bunch of pills, how do i find out where they are",
+            None,
+        ),
+        (
+            "in the show the captain gave away all his things before the last battle",
+            None,
+        ),
+        ("three years free from self harm as of this week", None),
+        (
+            "i don't feel like a burden anymore, that's new for me",
+            None,
+        ),
+        (
+            "the school held an assembly about self harm this morning",
+            None,
+        ),
+        (
+            "our ethics seminar asked whether we have a duty to prevent suicide",
+            None,
+        ),
+        ("signed up for a suicide intervention course at work", None),
+        (
+            "the uk suicide crisis line number is pinned in the resources channel",
+            None,
+        ),
+        // The same words, meant now.
+        (
+            "the doctor asked whether i'd thought of harming myself and i said no. but i lied, i have",
+            Urgent,
+        ),
+        (
+            "the nurse asked if i wanted to kill myself and i couldnt say no",
+            Urgent,
+        ),
+        (
+            "saving up my pills and tonight i am taking them all",
+            Imminent,
+        ),
+        ("just took a bunch of pills", Imminent),
+        (
+            "three months free from self harm but i relapsed last night",
+            Urgent,
+        ),
+        (
+            "two days free of self harm and i want to cut so bad",
+            Urgent,
+        ),
+        ("i feel like such a burden to everyone", Concern),
+        ("i keep thinking about suicide since the assembly", Urgent),
+    ]);
+}

@@ -665,6 +665,10 @@ const TOPIC_AFTER: &[&str] = &[
     "risk",
     "assessment",
     "assessments",
+    "intervention",
+    "crisis",
+    "talk",
+    "guidelines",
 ];
 /// Words just before the noun "suicide" or "self harm" that make it the
 /// subject of a piece of work, not the writer's own ("the theme of
@@ -691,6 +695,12 @@ const TOPIC_BEFORE: &[&str] = &[
     "theory",
     "theories",
     "unit",
+    "assembly",
+    "prevent",
+    "preventing",
+    "prevention",
+    "guidelines",
+    "workshop",
 ];
 /// Phrases that mean the writer is asking how to help someone else.
 const HELPING: &[&str] = &[
@@ -752,20 +762,53 @@ const ANSWER_NO: &[&str] = &[
 /// an answer: "no one gets it", "i haven't told anyone how bad it is",
 /// "i couldn't say no", "not yet" all still alert.
 fn answered_no(rest: &[&str]) -> bool {
-    let answer = match rest.iter().position(|t| *t == ".") {
-        Some(stop) => {
-            let next = &rest[stop + 1..];
-            &next[..next.iter().position(|t| *t == ".").unwrap_or(next.len())]
-        }
-        None => rest,
-    };
+    let sentence =
+        |from: &[&str]| -> usize { from.iter().position(|t| *t == ".").unwrap_or(from.len()) };
+    let this = &rest[..sentence(rest)];
+    let next = rest.get(this.len() + 1..).unwrap_or(&[]);
+    let next = &next[..sentence(next)];
+    // "…and i could honestly say no. just tired": a no in the question's
+    // own sentence counts when the next one does not take it back.
+    if !this.is_empty() {
+        return plain_no(this)
+            && !next.iter().any(|t| {
+                matches!(
+                    *t,
+                    "lied" | "lie" | "lying" | "yes" | "but" | "actualy" | "truth" | "realy"
+                )
+            });
+    }
+    plain_no(next)
+}
+
+/// Whether an answer is nothing but a no: "no", "i haven't", "and i
+/// said no", "i can honestly say no".
+fn plain_no(answer: &[&str]) -> bool {
     let words: Vec<&str> = answer
         .iter()
         .copied()
         .skip_while(|t| {
             matches!(
                 *t,
-                "and" | "but" | "so" | "i" | "said" | "told" | "her" | "him" | "them"
+                "and"
+                    | "but"
+                    | "so"
+                    | "i"
+                    | "said"
+                    | "told"
+                    | "her"
+                    | "him"
+                    | "them"
+                    | "could"
+                    | "can"
+                    | "honestly"
+                    | "truthfuly"
+                    | "finaly"
+                    | "say"
+                    | "these"
+                    | "days"
+                    | "now"
+                    | "nowadays"
             )
         })
         .collect();
@@ -1378,6 +1421,14 @@ impl Lexicon {
                 signals.push(format!("{reason}: \"{phrase}\""));
                 continue;
             }
+            if matches!(
+                f.kind,
+                Kind::Act | Kind::Stash | Kind::FarewellStrong | Kind::FarewellWeak | Kind::Letters
+            ) && context.someone_elses(&f)
+            {
+                signals.push(format!("other person: \"{phrase}\""));
+                continue;
+            }
             if matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
                 && farewell_to_a_thing(tokens, &f)
             {
@@ -1774,6 +1825,28 @@ impl<'a> Context<'a> {
         after.get(end).copied().unwrap_or(false)
     }
 
+    /// Whether an act, means or goodbye is someone else's: "my friend told
+    /// me he's been saving up pills", "someone said they just took pills",
+    /// "he gave away all his stuff". The signal has no "I" in it, and
+    /// someone else is named in the three words just before it (with no
+    /// "I" after them), or it names their things. Further back the subject
+    /// may have changed: "he doesn't care, just took 20 pills" still alerts.
+    fn someone_elses(&mut self, f: &Found) -> bool {
+        let tokens = self.tokens;
+        let span = &tokens[f.start..f.end];
+        if span.iter().any(|t| listed(SELF, t)) {
+            return false;
+        }
+        let clause_start = self.clause(self.clause_of(f.start)).start;
+        let near = &tokens[f.start.saturating_sub(3).max(clause_start)..f.start];
+        let theirs = near.iter().rposition(|t| other(t));
+        let mine = near.iter().rposition(|t| listed(SELF, t));
+        (theirs.is_some() && mine < theirs)
+            || span
+                .iter()
+                .any(|t| matches!(*t, "his" | "her" | "their" | "hes" | "shes" | "theyre"))
+    }
+
     /// Why a signal does not count, if it does not.
     fn set_aside(&mut self, f: &Found) -> Option<&'static str> {
         let tokens = self.tokens;
@@ -1789,7 +1862,9 @@ impl<'a> Context<'a> {
             .iter()
             .rev()
             .take_while(|t| !listed(SELF, t) && !other(t) && !listed(STOPS, t))
-            .take(3)
+            // "i don't feel like a burden": a feeling's negator sits one
+            // word further back.
+            .take(if f.kind == Kind::Passive { 4 } else { 3 })
             .copied()
             .collect();
         // "I would never hurt myself", "not suicidal", "not going to kill myself".
@@ -1942,12 +2017,18 @@ impl<'a> Context<'a> {
             .iter()
             .rev()
             .find(|t| !matches!(**t, "my" | "a" | "an" | "the" | "from" | "of" | "that"));
-        if governing.is_some_and(|t| matches!(*t, "survived" | "recovered" | "healed" | "clean"))
+        if governing.is_some_and(|t| {
+            matches!(*t, "survived" | "recovered" | "healed" | "clean" | "fre")
+        })
             && !before
                 .iter()
                 .rev()
                 .take(4)
                 .any(|t| listed(NEGATORS, t) || matches!(*t, "barely" | "almost" | "havent"))
+            // "three months clean from self harm but i relapsed": not over.
+            && !tokens[f.end..clause_end]
+                .iter()
+                .any(|t| matches!(*t, "but" | "until" | "til" | "relapsed" | "relapse" | "again"))
             && tokens[clause_start..clause_end].iter().any(|t| {
                 matches!(*t, "years" | "yrs" | "months" | "ago")
                     || (t.len() == 4
