@@ -1839,12 +1839,25 @@ impl<'a> Context<'a> {
         }
         let clause_start = self.clause(self.clause_of(f.start)).start;
         let near = &tokens[f.start.saturating_sub(3).max(clause_start)..f.start];
-        let theirs = near.iter().rposition(|t| other(t));
+        // A subject pronoun, not a possessive: "got my dad's gun out" is
+        // the writer's act.
+        let theirs = near.iter().rposition(|t| {
+            matches!(
+                *t,
+                "he" | "she"
+                    | "they"
+                    | "hes"
+                    | "shes"
+                    | "theyre"
+                    | "theyve"
+                    | "someone"
+                    | "somebody"
+            )
+        });
         let mine = near.iter().rposition(|t| listed(SELF, t));
         (theirs.is_some() && mine < theirs)
-            || span
-                .iter()
-                .any(|t| matches!(*t, "his" | "her" | "their" | "hes" | "shes" | "theyre"))
+            || (matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
+                && span.iter().any(|t| matches!(*t, "his" | "their")))
     }
 
     /// Why a signal does not count, if it does not.
