@@ -644,6 +644,11 @@ const OTHERS: &[&str] = &[
     "campaign",
     "charity",
 ];
+/// Someone else as the subject of an act ("they just took"); never a
+/// possessive ("my dad's gun").
+const SUBJECTS_OTHER: &[&str] = &[
+    "he", "she", "they", "hes", "shes", "theyre", "theyve", "someone", "somebody",
+];
 /// Subjects that make a generic signal about the writer.
 const SELF: &[&str] = &["i", "im", "ive", "id", "ill", "me", "my", "myself", "mine"];
 /// Words after "suicide" that make it a topic, not a feeling.
@@ -757,8 +762,10 @@ const ANSWER_NO: &[&str] = &[
     "no", "nope", "not", "havent", "hadnt", "didnt", "dont", "wasnt",
 ];
 /// Whether the writer's answer to a question just reported is a plain
-/// no: the next sentence (or, with none, the rest of this one) is nothing
-/// but "no", "i haven't", "and i said no". Anything more is not read as
+/// no: the rest of the question's sentence (or, when that is empty, the
+/// next sentence) is nothing but "no", "i haven't", "and i said no", and
+/// a no in the question's sentence is not taken back by the next one
+/// ("but i lied"). Anything more is not read as
 /// an answer: "no one gets it", "i haven't told anyone how bad it is",
 /// "i couldn't say no", "not yet" all still alert.
 fn answered_no(rest: &[&str]) -> bool {
@@ -770,47 +777,45 @@ fn answered_no(rest: &[&str]) -> bool {
     // "…and i could honestly say no. just tired": a no in the question's
     // own sentence counts when the next one does not take it back.
     if !this.is_empty() {
-        return plain_no(this)
-            && !next.iter().any(|t| {
-                matches!(
-                    *t,
-                    "lied" | "lie" | "lying" | "yes" | "but" | "actualy" | "truth" | "realy"
-                )
-            });
+        return plain_no(this) && !next.iter().any(|t| listed(TAKEN_BACK, t));
     }
     plain_no(next)
 }
 
+/// Words that lead into an answer: "and i said", "these days i can
+/// honestly say".
+const ANSWER_LEAD: &[&str] = &[
+    "and",
+    "but",
+    "so",
+    "i",
+    "said",
+    "told",
+    "her",
+    "him",
+    "them",
+    "could",
+    "can",
+    "honestly",
+    "truthfully",
+    "finally",
+    "say",
+    "these",
+    "days",
+    "now",
+    "nowadays",
+];
+/// Words in the next sentence that take a "no" back ("but i lied").
+const TAKEN_BACK: &[&str] = &[
+    "lied", "lie", "lying", "yes", "but", "actually", "truth", "really",
+];
 /// Whether an answer is nothing but a no: "no", "i haven't", "and i
 /// said no", "i can honestly say no".
 fn plain_no(answer: &[&str]) -> bool {
     let words: Vec<&str> = answer
         .iter()
         .copied()
-        .skip_while(|t| {
-            matches!(
-                *t,
-                "and"
-                    | "but"
-                    | "so"
-                    | "i"
-                    | "said"
-                    | "told"
-                    | "her"
-                    | "him"
-                    | "them"
-                    | "could"
-                    | "can"
-                    | "honestly"
-                    | "truthfuly"
-                    | "finaly"
-                    | "say"
-                    | "these"
-                    | "days"
-                    | "now"
-                    | "nowadays"
-            )
-        })
+        .skip_while(|t| listed(ANSWER_LEAD, t))
         .collect();
     words.len() <= 2
         && words.first().is_some_and(|t| listed(ANSWER_NO, t))
@@ -1841,19 +1846,7 @@ impl<'a> Context<'a> {
         let near = &tokens[f.start.saturating_sub(3).max(clause_start)..f.start];
         // A subject pronoun, not a possessive: "got my dad's gun out" is
         // the writer's act.
-        let theirs = near.iter().rposition(|t| {
-            matches!(
-                *t,
-                "he" | "she"
-                    | "they"
-                    | "hes"
-                    | "shes"
-                    | "theyre"
-                    | "theyve"
-                    | "someone"
-                    | "somebody"
-            )
-        });
+        let theirs = near.iter().rposition(|t| listed(SUBJECTS_OTHER, t));
         let mine = near.iter().rposition(|t| listed(SELF, t));
         (theirs.is_some() && mine < theirs)
             || (matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
@@ -2031,7 +2024,7 @@ impl<'a> Context<'a> {
             .rev()
             .find(|t| !matches!(**t, "my" | "a" | "an" | "the" | "from" | "of" | "that"));
         if governing.is_some_and(|t| {
-            matches!(*t, "survived" | "recovered" | "healed" | "clean" | "fre")
+            listed(&["survived", "recovered", "healed", "clean", "free"], t)
         })
             && !before
                 .iter()
@@ -2041,7 +2034,7 @@ impl<'a> Context<'a> {
             // "three months clean from self harm but i relapsed": not over.
             && !tokens[f.end..clause_end]
                 .iter()
-                .any(|t| matches!(*t, "but" | "until" | "til" | "relapsed" | "relapse" | "again"))
+                .any(|t| listed(&["but", "until", "till", "relapsed", "relapse", "again"], t))
             && tokens[clause_start..clause_end].iter().any(|t| {
                 matches!(*t, "years" | "yrs" | "months" | "ago")
                     || (t.len() == 4
