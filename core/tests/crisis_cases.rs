@@ -483,3 +483,134 @@ fn test_answers_other_peoples_acts_and_topics() {
         ("i keep thinking about suicide since the assembly", Urgent),
     ]);
 }
+
+#[test]
+fn test_words_talked_about_answers_and_the_past_stay_quiet() {
+    use Level::*;
+    check(&[
+        // Words talked about as words.
+        (
+            "my little brother asked me what the word suicide means",
+            None,
+        ),
+        ("kms is such an overused slang word on here", None),
+        (
+            "the \"i want to die\" memes on my feed are getting old",
+            None,
+        ),
+        (
+            "reminder: \"i want to die\" posts get a private check in from a mod",
+            None,
+        ),
+        (
+            "in spanish class we learned that suicidio means suicide",
+            None,
+        ),
+        // A screening list answered no, item by item.
+        (
+            "filled in the form at the clinic. suicide? no. self harm? no.",
+            None,
+        ),
+        (
+            "on the mood survey, thoughts of hurting myself: not at all",
+            None,
+        ),
+        (
+            "my therapist asked if i had thought about hurting myself. i said no and meant it",
+            None,
+        ),
+        // Someone else named as the one who acted.
+        (
+            "my uncle is in hospital after taking too many pills last night",
+            None,
+        ),
+        (
+            "a client told me he had been stockpiling tablets, i passed it on to my manager",
+            None,
+        ),
+        // The past, with an age or years named.
+        (
+            "at 16 i wanted to die most days. im 30 now and it really did change",
+            None,
+        ),
+        (
+            "12 years ago today i tried to kill myself. today i ran my first half marathon",
+            None,
+        ),
+        (
+            "finally got my old self harm scars covered with a tattoo of a swallow",
+            None,
+        ),
+        // Somewhere to be for a while; an idiom; a goodnight.
+        (
+            "i wish i could disappear into a good book for a month",
+            None,
+        ),
+        ("pineapple on pizza is the hill i am happy to die on", None),
+        ("this is my last post today, off to bed. night all", None),
+        // The same words, meant now.
+        ("i just want to die and nobody would even notice", Urgent),
+        (
+            "at 16 i wanted to die and i still do, every single day",
+            Urgent,
+        ),
+        (
+            "2 years ago i tried to kill myself and i want to try again",
+            Urgent,
+        ),
+        (
+            "the doctor asked if i had thought about hurting myself. yes, every day",
+            Urgent,
+        ),
+        (
+            "my uncle never visits. took all my pills an hour ago",
+            Imminent,
+        ),
+        ("i wish i could disappear forever", Concern),
+        (
+            "this is my last post. i wont be around after tonight",
+            Imminent,
+        ),
+    ]);
+}
+
+#[test]
+fn test_more_ways_of_saying_it() {
+    use Level::*;
+    check(&[
+        ("honestly mate i want to top myself", Urgent),
+        ("gonna top myself if this carries on", Urgent),
+        ("that gig will be hard to top myself, best night ever", None),
+        ("broke a mug and used a shard of it on myself", Urgent),
+        ("i carved the word hate into my arm yesterday", Urgent),
+        ("back off the wagon with sh after six months", Urgent),
+        ("the urges to end it are so loud tonight", Imminent),
+        ("ctb has been on my mind all week", Urgent),
+        ("why can't i just die already", Urgent),
+        ("i'd be glad to die, honestly", Urgent),
+        ("drank a whole cup of bleach. sorry", Imminent),
+        ("mixing my tablets with gin right now", Imminent),
+        ("sitting at the overpass, i'm ready", Imminent),
+        (
+            "going to walk into the sea tonight and not come back",
+            Imminent,
+        ),
+        ("deleted all my socials. bye everyone", Imminent),
+        ("exit plan is set for tomorrow", Imminent),
+        (
+            "made the playlist for my funeral. it's set for tonight",
+            Imminent,
+        ),
+        ("my kids deserve a better dad than me", Concern),
+        ("existing feels like a chore lately", Concern),
+        ("been stockpiling my tablets since march. sunday", Imminent),
+        ("both arms covered in fresh cuts again", Urgent),
+        ("scratched his initials into my wrist", Urgent),
+        ("i'll be gone by morning. take care of each other", Imminent),
+        // Everyday twins.
+        ("used a knife on the onions and cried anyway", None),
+        ("deleted all my socials for a month, feels great", None),
+        ("our exit plan from the office party is 9pm sharp", None),
+        ("my cat deserves better food than me honestly", None),
+    ]);
+}

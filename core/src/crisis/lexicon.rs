@@ -111,6 +111,13 @@ const PATTERNS: &[(Kind, &str)] = &[
         Kind::Active,
         "to|wanna|gonna|would|could|might|will|just|gona|wana|ill|should of myself",
     ),
+    // British "top myself": only after a word that makes it a wish or an
+    // intent, as "hard to top myself" (to outdo) is not one.
+    (
+        Kind::Active,
+        "wanna|gonna|wana|gona|ill|will|should|might|could top|toping myself",
+    ),
+    (Kind::Active, "want|wanted|going|need|ned to top myself"),
     (Kind::Active, "take|taking|took my own life"),
     // Self-harm in everyday words.
     (Kind::Active, "cut|cutting|cuts again"),
@@ -121,6 +128,31 @@ const PATTERNS: &[(Kind, &str)] = &[
     ),
     (Kind::Active, "sh urge*|relapse*|again|scars"),
     (Kind::Active, "urge|urges to cut|hurt|harm|burn|sh|bleed"),
+    (Kind::Active, "urge|urges to end it|things|die"),
+    // Self-harm with something named: "used a blade on myself", "carved
+    // his name into my arm", "took a lighter to my wrist".
+    (
+        Kind::Active,
+        "used|using|use|took|take|taking ~3 blade|razor|knife|glass|piece|shard|lighter|scissors|compass|sharpener ~2 on|to myself|me",
+    ),
+    (
+        Kind::Active,
+        "took|take|taking ~2 blade|razor|knife|lighter to my arm|arms|wrist|wrists|leg|legs|skin|thigh|thighs",
+    ),
+    (
+        Kind::Active,
+        "carved|carving|carve|scratched|scratching|etched ~3 into|in|on my arm|arms|leg|legs|skin|wrist|wrists|thigh|thighs|stomach|hip|hips",
+    ),
+    (Kind::Active, "wagon ~2 sh|selfharm|cutting|self"),
+    (
+        Kind::Active,
+        "guts|courage|nerve to end it|things|myself|my",
+    ),
+    // A method asked about as a question: which high place has no barrier.
+    (
+        Kind::Active,
+        "which|what|any ~2 bridge*|building*|roof*|cliff*|multi*|carpark* ~4 barriers|barrier|fences|fence|nets|railings|security",
+    ),
     (
         Kind::Active,
         "want|wanna|wana|need|going|gonna|gona to cut|bleed $",
@@ -144,6 +176,17 @@ const PATTERNS: &[(Kind, &str)] = &[
     ),
     (Kind::ActiveGeneric, "sewer slide"),
     (Kind::ActiveGeneric, "kms|unalive|unaliving"),
+    // "ctb": catch the bus, forum shorthand.
+    (Kind::ActiveGeneric, "ctb"),
+    (Kind::ActiveGeneric, "just die already"),
+    (
+        Kind::ActiveGeneric,
+        "covered in ~1 fresh|new|deep cuts|burns|scratches",
+    ),
+    (
+        Kind::ActiveGeneric,
+        "happy|willing|glad|content|prepared to die",
+    ),
     (
         Kind::ActiveGeneric,
         "want|wanted|wanting|wish|ready|going to die",
@@ -158,6 +201,14 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Vague, "go through with it"),
     // Passive.
     (Kind::Passive, "beter off ~1 without me"),
+    (Kind::Passive, "beter off with someone|anyone else|another"),
+    (Kind::Passive, "deserve|deserves|deserved ~1 better than me"),
+    (
+        Kind::Passive,
+        "deserve|deserves|deserved ~1 a better ~2 than me",
+    ),
+    (Kind::Passive, "alive|living|existing|life ~3 a chore"),
+    (Kind::Passive, "wont|never ~1 be happy anyway|ever"),
     (Kind::Passive, "beter without me"),
     (Kind::Passive, "favour|favor by not being|dying|leaving"),
     (Kind::Passive, "not being here|around ~1 anymore"),
@@ -270,7 +321,7 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Passive, "cant do this any more"),
     (Kind::Passive, "cant take it|this any more"),
     (Kind::Passive, "beter off if i|im"),
-    (Kind::Passive, "wish|want ~3 disappear|vanish"),
+    (Kind::Passive, "wish|want ~3 disappear|vanish|evaporate"),
     (
         Kind::Passive,
         "point of|in being|living|life|trying|anything|going|existing",
@@ -331,7 +382,10 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::FarewellStrong, "nice knowing"),
     (Kind::FarewellStrong, "this is goodbye"),
     (Kind::FarewellStrong, "if ~2 reading this ~2 gone|dead"),
-    (Kind::FarewellStrong, "by the time ~2 read this"),
+    (
+        Kind::FarewellStrong,
+        "by the time ~2 read|reads this|them|it",
+    ),
     (Kind::FarewellStrong, "after|when|once im gone|dead"),
     (Kind::FarewellStrong, "dont look for me"),
     (Kind::FarewellStrong, "dont come looking for me"),
@@ -367,6 +421,11 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::FarewellWeak, "thank you for everything"),
     (Kind::FarewellWeak, "thanks for everything|listening"),
     (Kind::FarewellWeak, "thank you for listening"),
+    (Kind::FarewellWeak, "thank you|thanks for the last"),
+    (
+        Kind::FarewellWeak,
+        "just wanted to say thanks|thank|bye|goodbye",
+    ),
     (
         Kind::FarewellWeak,
         "wanted someone|everyone|people|you to know",
@@ -386,7 +445,13 @@ const PATTERNS: &[(Kind, &str)] = &[
         Kind::Absence,
         "wont need ~1 anything|it|them|em|my ~2 after",
     ),
-    (Kind::Absence, "deleting|deleted my ~1 accounts|account"),
+    (
+        Kind::Absence,
+        "deleting|deleted|wiped|wiping my|all ~2 accounts|account|socials|profiles|history",
+    ),
+    (Kind::Absence, "not driving|walking|swimming back"),
+    (Kind::Absence, "ill be gone by|before"),
+    (Kind::Absence, "i wil be gone by|before"),
     // Acts in progress.
     (
         Kind::Act,
@@ -422,7 +487,7 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::GiveAway, "gave|giving|give ~1 my ~2 to"),
     (
         Kind::PlaceAt,
-        "on|at|standing|stood|up|near|sat|sitting|to the ~1 bridge*|track*|roof*|ledge*|cliff*|platform*|edge|railway|multi*",
+        "on|at|standing|stood|up|near|sat|sitting|to the ~1 bridge*|track*|roof*|ledge*|cliff*|platform*|edge|railway|multi*|overpass*|quarry|viaduct*|pier",
     ),
     (
         Kind::PlaceAt,
@@ -447,16 +512,33 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Stash, "pills|tablets|meds ~2 counted|lined|laid"),
     (
         Kind::Stash,
-        "saved|stockpiled|saving|hoarded ~2 meds|pills|tablets",
+        "saved|stockpiled|stockpiling|saving|hoarded|hoarding ~2 meds|pills|tablets|medication|painkillers",
     ),
-    (Kind::Stash, "with a blade|knife|razor"),
+    (Kind::Stash, "with a|the blade|knife|razor"),
+    (Kind::Stash, "the blade|razor|knife is out|ready|here"),
     (Kind::Stash, "a|the rope in|under|ready"),
     (Kind::Plan, "bought|got|have what i need"),
+    (Kind::Plan, "tying|tie|tied up ~1 loose ends"),
+    (Kind::Letters, "playlist|songs|music|plans for my funeral"),
+    // "e-x-i-t plan": needs a time, a plan or a goodbye, as "end it" does.
+    (Kind::Vague, "exit plan|strategy"),
     (
         Kind::Took,
         "took|taken|swallowed the|my ~1 pills|tablets|meds",
     ),
     (Kind::Took, "drank|downed a bottle"),
+    (
+        Kind::Act,
+        "drank|drunk|swallowed|downed|drinking ~4 bleach|antifreeze|weedkiller|poison",
+    ),
+    (
+        Kind::Act,
+        "mixed|mixing ~3 pills|tablets|meds|painkillers with ~1 vodka|alcohol|wine|booze|whisky|whiskey|gin|drink|beer",
+    ),
+    (
+        Kind::PlaceAt,
+        "walk|walking|swim|swimming|wade|wading ~2 into|out the ~1 water|sea|ocean|river|lake|waves",
+    ),
     (
         Kind::Place,
         "rof|bridge|ledge|clif|edge|window|building|tracks",
@@ -590,6 +672,16 @@ const OTHERS: &[&str] = &[
     "partner",
     "boyfriend",
     "girlfriend",
+    // "he'd" and "she'd" (squeezed as the garden shed is). Not "they'd":
+    // "they'd all be better off" is about the writer.
+    "hed",
+    "shed",
+    "nephew",
+    "niece",
+    "child",
+    "villain",
+    "narrator",
+    "protagonist",
     "someone",
     "somebody",
     "people",
@@ -674,6 +766,9 @@ const TOPIC_AFTER: &[&str] = &[
     "crisis",
     "talk",
     "guidelines",
+    "call",
+    "calls",
+    "scenario",
 ];
 /// Words just before the noun "suicide" or "self harm" that make it the
 /// subject of a piece of work, not the writer's own ("the theme of
@@ -701,11 +796,42 @@ const TOPIC_BEFORE: &[&str] = &[
     "theories",
     "unit",
     "assembly",
+    "coverage",
+    "presentation",
     "prevent",
     "preventing",
     "prevention",
     "guidelines",
     "workshop",
+];
+/// Words that make a signal near them a word talked about, not said:
+/// "the word suicide", "words like kms", "the whole unalive algospeak
+/// thing", "i want to die memes".
+const WORD_TALK: &[&str] = &[
+    "word",
+    "words",
+    "term",
+    "terms",
+    "algospeak",
+    "spelled",
+    "spelt",
+    "vocab",
+    "vocabulary",
+    "meme",
+    "memes",
+    "slang",
+    "translation",
+    "translates",
+];
+/// The same, only before the signal ("Selbstmord means suicide").
+const WORD_TALK_BEFORE: &[&str] = &["means", "meaning"];
+/// The same, only just after it ("i want to die posts get a DM").
+const WORD_TALK_AFTER: &[&str] = &["posts", "trend", "jokes", "meaning"];
+/// Where one might wish to disappear for a while: into a book, to an
+/// island.
+const ESCAPES: &[&str] = &[
+    "book", "books", "novel", "game", "games", "film", "movie", "show", "series", "cabin",
+    "island", "holiday", "vacation", "duvet", "blanket", "covers", "bed", "hobbit", "shire",
 ];
 /// Phrases that mean the writer is asking how to help someone else.
 const HELPING: &[&str] = &[
@@ -722,6 +848,8 @@ const HELPING: &[&str] = &[
     "how to help",
     "what do i say to",
     "what should i say to",
+    "how do i reassure",
+    "how can i reassure",
 ];
 /// Past-tense markers, and words saying things are better now.
 const PAST: &[&str] = &[
@@ -757,6 +885,17 @@ const RECOVERY: &[&str] = &[
 /// Words that report a question put to the writer ("my GP asked if I had
 /// thought about suicide").
 const ASKED: &[&str] = &["asked", "asks", "question", "questions", "questionnaire"];
+/// A form or screening whose questions are answered ("on the survey,
+/// thoughts of hurting myself: not at all").
+const FORMS: &[&str] = &[
+    "survey",
+    "questionnaire",
+    "form",
+    "screening",
+    "screener",
+    "phq",
+    "checklist",
+];
 /// Answers that say no to such a question (see [`answered_no`]).
 const ANSWER_NO: &[&str] = &[
     "no", "nope", "not", "havent", "hadnt", "didnt", "dont", "wasnt",
@@ -805,6 +944,11 @@ const ANSWER_LEAD: &[&str] = &[
     "now",
     "nowadays",
 ];
+/// Words that may close a plain no: "not at all", "not anymore", "no
+/// and i meant it".
+const ANSWER_TAIL: &[&str] = &[
+    "at", "all", "anymore", "and", "i", "meant", "it", "truly", "honestly",
+];
 /// Words in the next sentence that take a "no" back ("but i lied").
 const TAKEN_BACK: &[&str] = &[
     "lied", "lie", "lying", "yes", "but", "actually", "truth", "really",
@@ -812,11 +956,15 @@ const TAKEN_BACK: &[&str] = &[
 /// Whether an answer is nothing but a no: "no", "i haven't", "and i
 /// said no", "i can honestly say no".
 fn plain_no(answer: &[&str]) -> bool {
-    let words: Vec<&str> = answer
+    let mut words: Vec<&str> = answer
         .iter()
         .copied()
         .skip_while(|t| listed(ANSWER_LEAD, t))
         .collect();
+    // "not at all", "not anymore", "no and i meant it": the same no.
+    while words.len() > 1 && words.last().is_some_and(|t| listed(ANSWER_TAIL, t)) {
+        words.pop();
+    }
     words.len() <= 2
         && words.first().is_some_and(|t| listed(ANSWER_NO, t))
         && !words
@@ -1440,6 +1588,11 @@ impl Lexicon {
                 signals.push(format!("goodbye to a place or thing: \"{phrase}\""));
                 continue;
             }
+            if matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak) && goodnight(tokens, &f)
+            {
+                signals.push(format!("a goodnight: \"{phrase}\""));
+                continue;
+            }
             let label = match f.kind {
                 Kind::Active | Kind::ActiveGeneric => {
                     active = true;
@@ -1691,6 +1844,48 @@ fn farewell_to_a_thing(tokens: &[&str], f: &Found) -> bool {
     clause.first() == Some(&"to") && clause.iter().any(|t| listed(LEFT_BEHIND, t))
 }
 
+/// Verbs that make the person named just before them the subject of the
+/// sentence: "my aunt is in hospital after…", "a patient told me…".
+const SUBJECT_VERBS: &[&str] = &[
+    "is", "was", "has", "had", "took", "taken", "told", "tells", "said", "says", "tried", "ended",
+    "went", "keeps", "kept",
+];
+
+/// Whether the words before an act, in its sentence, make someone else its
+/// subject: a person named by a noun ("my aunt", "a patient") right before
+/// one of [`SUBJECT_VERBS`], with no "I" and no "and" or "but" after them.
+/// "got my dad's gun" is the writer's: there the name is an object.
+fn named_subject(before: &[&str]) -> bool {
+    let Some(at) = before.windows(2).rposition(|w| {
+        other(w[0])
+            && !listed(
+                &["his", "her", "their", "them", "him", "we", "you", "us"],
+                w[0],
+            )
+            && listed(SUBJECT_VERBS, w[1])
+    }) else {
+        return false;
+    };
+    !before[at..]
+        .iter()
+        .any(|t| (listed(SELF, t) && *t != "me") || listed(STOPS, t))
+}
+
+/// "this is my last message tonight, need sleep": a goodnight, not a
+/// goodbye. The goodbye is followed by "tonight" or "today", the text says
+/// it is off to sleep, and nothing in it is for ever.
+fn goodnight(tokens: &[&str], f: &Found) -> bool {
+    tokens
+        .get(f.end)
+        .is_some_and(|t| matches!(*t, "tonight" | "today"))
+        && tokens
+            .iter()
+            .any(|t| listed(&["sleep", "bed", "nap", "gn", "goodnight", "zzz"], t))
+        && !tokens
+            .iter()
+            .any(|t| listed(&["forever", "ever", "never", "again"], t))
+}
+
 /// Words that end a backward search for a negator or subject: "no i really
 /// want to die" is not negated.
 const STOPS: &[&str] = &["but", "and", "so", "because", "cause"];
@@ -1843,14 +2038,20 @@ impl<'a> Context<'a> {
             return false;
         }
         let clause_start = self.clause(self.clause_of(f.start)).start;
-        let near = &tokens[f.start.saturating_sub(3).max(clause_start)..f.start];
+        let from = f.start.saturating_sub(3).max(clause_start);
         // A subject pronoun, not a possessive: "got my dad's gun out" is
-        // the writer's act.
-        let theirs = near.iter().rposition(|t| listed(SUBJECTS_OTHER, t));
-        let mine = near.iter().rposition(|t| listed(SELF, t));
+        // the writer's act. After a preposition the person is not the one
+        // acting: "wanted to talk to someone one last time".
+        let theirs = (from..f.start).rev().find(|&i| {
+            listed(SUBJECTS_OTHER, tokens[i])
+                && !(i > 0 && listed(&["to", "with", "for", "at", "from", "about"], tokens[i - 1]))
+        });
+        let mine = (from..f.start).rev().find(|&i| listed(SELF, tokens[i]));
         (theirs.is_some() && mine < theirs)
             || (matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
                 && span.iter().any(|t| matches!(*t, "his" | "their")))
+            || (matches!(f.kind, Kind::Act | Kind::Stash)
+                && named_subject(&tokens[clause_start..=f.start]))
     }
 
     /// Why a signal does not count, if it does not.
@@ -1942,6 +2143,100 @@ impl<'a> Context<'a> {
             || before.windows(2).any(|w| w[0] == "song" && w[1] == "goes")
         {
             return Some("a lyric");
+        }
+        // "the word suicide", "words like kms", "unalive is the dumbest
+        // algospeak", "i want to die memes": a word talked about. The talk
+        // word is near (four words back, or four on) with no "I" between.
+        let talk_before = before
+            .iter()
+            .rev()
+            .take(4)
+            .take_while(|t| !listed(SELF, t))
+            .any(|t| listed(WORD_TALK, t) || listed(WORD_TALK_BEFORE, t));
+        let talk_after = tokens[f.end..clause_end]
+            .iter()
+            .take(6)
+            .take_while(|t| !listed(SELF, t))
+            .any(|t| listed(WORD_TALK, t))
+            || tokens
+                .get(f.end)
+                .is_some_and(|t| listed(WORD_TALK_AFTER, t));
+        if talk_before || talk_after {
+            return Some("a word talked about");
+        }
+        // "suicide? no. self harm? no.": a screening question, the signal
+        // alone in its sentence, answered no in the next.
+        if clause_start == f.start
+            && clause_end == f.end
+            && f.kind == Kind::ActiveGeneric
+            && answered_no(&tokens[f.end..])
+        {
+            return Some("a question answered no");
+        }
+        // "wish i could disappear into a book": somewhere to be for a while.
+        if f.kind == Kind::Passive
+            && tokens[f.end - 1].starts_with("disap")
+            && tokens
+                .get(f.end)
+                .is_some_and(|t| matches!(*t, "into" | "to" | "under" | "in"))
+            && tokens[f.end..clause_end]
+                .iter()
+                .take(4)
+                .any(|t| listed(ESCAPES, t))
+        {
+            return Some("for a while");
+        }
+        // "happy to die on this hill", "the hill i'd die on": an idiom.
+        if span.last() == Some(&"die")
+            && tokens.get(f.end) == Some(&"on")
+            && tokens[clause_start..clause_end].contains(&"hil")
+        {
+            return Some("an idiom");
+        }
+        // "my old self harm scars": marks of the past.
+        if tokens[f.start..clause_end.min(f.end + 1)]
+            .iter()
+            .any(|t| matches!(*t, "scars" | "scar"))
+            && before
+                .iter()
+                .rev()
+                .take(3)
+                .any(|t| listed(&["old", "faded", "healed", "covering", "cover"], t))
+        {
+            return Some("past, healed");
+        }
+        // "at 19 i wanted to die every day. i'm 34 now": told with the age
+        // it was, and a later sentence about now.
+        let at_age = before.windows(2).any(|w| {
+            matches!(w[0], "at" | "aged" | "age" | "was")
+                && !w[1].is_empty()
+                && w[1].chars().all(|c| c.is_ascii_digit())
+        });
+        if at_age && tokens[clause_end..].iter().any(|t| *t == "now") {
+            return Some("past, recovered");
+        }
+        // "10 years ago today i tried to end my life": an attempt years
+        // back, with nothing in its sentence saying it is back ("still",
+        // "again").
+        let years_ago = tokens[clause_start..clause_end]
+            .windows(2)
+            .any(|w| matches!(w[0], "years" | "yrs" | "year") && w[1] == "ago");
+        if years_ago
+            && before
+                .iter()
+                .rev()
+                .take(3)
+                .any(|t| listed(&["tried", "attempted"], t))
+            && !tokens[clause_start..clause_end]
+                .iter()
+                .any(|t| listed(&["still", "again", "now", "tonight", "want", "wanna"], t))
+        {
+            return Some("past, years ago");
+        }
+        // "on the mood survey, thoughts of hurting myself: not at all": a
+        // form's question answered no.
+        if before.iter().any(|t| listed(FORMS, t)) && answered_no(&tokens[f.end..]) {
+            return Some("a question answered no");
         }
         // "the GP asked if I'd thought about suicide. I haven't": a
         // question put to the writer, answered no.
