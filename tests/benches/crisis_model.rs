@@ -8,6 +8,9 @@
 //! - `scan`'s path over a 100,000-line chat log: lines read in batches of
 //!   128, as `ipt-bot scan` does, in messages per second.
 //! - Resident memory with the model loaded.
+//! - The ceiling the encoder's matrix products alone put on that path: the
+//!   same windows, batched the same way, through only the six products of
+//!   each of the six layers (every other step taken as free).
 //!
 //! Run by `cargo test --benches` (as `scripts/test` does) it reads a few
 //! messages and 1,000 lines, to prove the harness works.
@@ -117,7 +120,24 @@ fn chat_log(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Starts the bench again with the encoder's thread settings, as `ipt-bot`
+/// starts itself (see `thread_env`), so that it measures what the bot runs.
+fn restart_with_thread_env() {
+    use std::os::unix::process::CommandExt as _;
+    let missing = ipt_core::crisis::encoder::thread_env();
+    if missing.is_empty() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .envs(missing)
+        .exec();
+    panic!("could not restart the bench with the encoder's thread settings: {error}");
+}
+
 fn main() {
+    restart_with_thread_env();
     let quick = !std::env::args().any(|a| a == "--bench");
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let before = rss_mib();
@@ -202,5 +222,85 @@ fn main() {
         lines.len() as f64 / secs,
         flagged,
         rss_mib()
+    );
+    // The ceiling needs no 100,000 lines to be read off.
+    products_ceiling(&model, &lines[..lines.len().min(10_000)]);
+}
+
+/// The encoder's linear layers, as (inputs, outputs): query, key, value,
+/// attention output, then the feed-forward pair. They hold all but a few
+/// percent of its arithmetic for chat-length windows (attention's own
+/// products grow with the square of a window's length, and are left out).
+const PRODUCTS: [(usize, usize); 6] = [
+    (384, 384),
+    (384, 384),
+    (384, 384),
+    (384, 384),
+    (384, 1536),
+    (1536, 384),
+];
+const LAYERS: usize = 6;
+
+/// How fast `scan` could go if the encoder did nothing but its matrix
+/// products: the same lines in batches of 128, their windows sorted by
+/// length and read 32 at a time on candle's pool, as `embed_windows` does,
+/// each batch put through the products of six layers with candle's
+/// `matmul` (the call `Linear` makes). Printed with the rate the products
+/// reach, in GFLOP/s, so the bound is a measurement of this machine and
+/// not an estimate.
+fn products_ceiling(model: &Learned, lines: &[String]) {
+    use candle_core::{Device, Tensor};
+    use rayon::prelude::*;
+
+    let weights: Vec<Tensor> = PRODUCTS
+        .iter()
+        .map(|&(i, o)| Tensor::randn(0f32, 0.05, (o, i), &Device::Cpu).expect("weights"))
+        .collect();
+    let encoder = model.encoder();
+    // One thread per core, as the encoder's own pool (the global one has
+    // RAYON_NUM_THREADS, which `thread_env` sets to 1).
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cores)
+        .build()
+        .expect("a pool");
+    let mut flops = 0f64;
+    let t = Instant::now();
+    for batch in lines.chunks(128) {
+        let mut windows: Vec<Vec<u32>> = batch
+            .iter()
+            .flat_map(|line| encoder.windows(&ipt_core::crisis::normalize(line)))
+            .collect();
+        windows.sort_by_key(Vec::len);
+        let done: Vec<f64> = pool.install(|| {
+            windows
+                .par_chunks(32)
+                .with_max_len(1)
+                .map(|chunk| {
+                    // Padded to the chunk's longest window, as the encoder is.
+                    let rows = chunk.len() * chunk.last().map_or(1, Vec::len);
+                    let narrow =
+                        Tensor::randn(0f32, 1.0, (rows, 384), &Device::Cpu).expect("input");
+                    let wide = Tensor::randn(0f32, 1.0, (rows, 1536), &Device::Cpu).expect("input");
+                    let mut work = 0f64;
+                    for _ in 0..LAYERS {
+                        for (w, &(i, o)) in weights.iter().zip(&PRODUCTS) {
+                            let x = if i == 384 { &narrow } else { &wide };
+                            std::hint::black_box(x.matmul(&w.t().expect("t")).expect("matmul"));
+                            work += 2.0 * (rows * i * o) as f64;
+                        }
+                    }
+                    work
+                })
+                .collect()
+        });
+        flops += done.iter().sum::<f64>();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "matrix products alone, same windows: {:.1} s = {:.0} messages/s at most; {:.1} GFLOP/s",
+        secs,
+        lines.len() as f64 / secs,
+        flops / secs / 1e9
     );
 }

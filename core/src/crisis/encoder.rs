@@ -48,6 +48,53 @@ const VOCAB: usize = 30522;
 const POSITIONS: usize = 512;
 const LAYER_NORM_EPS: f64 = 1e-12;
 
+/// The pool that reads batches of windows side by side: one thread per
+/// core, whatever `RAYON_NUM_THREADS` says (see [`thread_env`]). `None` if
+/// its threads could not be started; then rayon's global pool reads them.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .thread_name(|i| format!("ipt-encoder-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Environment variables the process should start with for the encoder to
+/// run as measured: those of them not already set, with their values.
+///
+/// candle's CPU backend takes its thread counts from the environment:
+/// - `CANDLE_NUM_THREADS`, the threads that split one element-wise step
+///   (an add, a softmax). Set to 1: the encoder already reads a batch per
+///   core on its own [`pool`], and two batches sharing one such helper
+///   thread spend their time waiting at its barrier.
+/// - `RAYON_NUM_THREADS`, the threads that split one matrix product. Set to
+///   the number of cores, as candle would choose itself; but unset, candle
+///   works that number out again for every product (reading
+///   `/proc/cpuinfo`).
+///
+/// On this project's 2-core machine the two settings read `scan`'s chat
+/// log about 25% faster than candle's defaults; the figures are in
+/// MEASURED.md, from `cargo bench --bench crisis_model`.
+///
+/// Setting the environment of a running process is unsafe (other threads
+/// may read it), so `ipt-bot` starts itself again with these set, before
+/// any thread exists. A value the user set is kept.
+pub fn thread_env() -> Vec<(&'static str, String)> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    [
+        ("RAYON_NUM_THREADS", cores.to_string()),
+        ("CANDLE_NUM_THREADS", "1".to_owned()),
+    ]
+    .into_iter()
+    .filter(|(name, _)| std::env::var_os(name).is_none())
+    .collect()
+}
+
 /// Why the encoder could not be loaded. Every message names the command
 /// that puts things right.
 #[derive(Debug, thiserror::Error)]
@@ -506,19 +553,24 @@ impl Encoder {
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| windows[i].len());
         // Several batches (a long post, or `scan`'s many lines) are read
-        // at once on candle's own thread pool, one batch per task. A busy
-        // thread does its batch's matrix products itself; an idle one
-        // steals them. (Splitting every product over both cores while the
-        // steps between them ran on one was about 10% slower.)
-        let done: Vec<Vec<(usize, Vec<f32>)>> = order
-            .par_chunks(BATCH)
-            .with_max_len(1)
-            .map(|chunk| -> Result<Vec<(usize, Vec<f32>)>, String> {
-                let batch: Vec<&[u32]> = chunk.iter().map(|&i| windows[i].as_slice()).collect();
-                let vectors = self.forward(&batch).map_err(|e| e.to_string())?;
-                Ok(chunk.iter().copied().zip(vectors).collect())
-            })
-            .collect::<Result<_, String>>()?;
+        // at once on the encoder's pool, one batch per task and per core.
+        // Within a batch candle splits each matrix product further; an
+        // idle thread steals such work.
+        let read = || {
+            order
+                .par_chunks(BATCH)
+                .with_max_len(1)
+                .map(|chunk| -> Result<Vec<(usize, Vec<f32>)>, String> {
+                    let batch: Vec<&[u32]> = chunk.iter().map(|&i| windows[i].as_slice()).collect();
+                    let vectors = self.forward(&batch).map_err(|e| e.to_string())?;
+                    Ok(chunk.iter().copied().zip(vectors).collect())
+                })
+                .collect::<Result<Vec<Vec<(usize, Vec<f32>)>>, String>>()
+        };
+        let done = match pool() {
+            Some(pool) => pool.install(read),
+            None => read(),
+        }?;
         let mut out = vec![Vec::new(); windows.len()];
         for (i, v) in done.into_iter().flatten() {
             out[i] = v;
