@@ -2212,7 +2212,7 @@ impl<'a> Context<'a> {
                 && !w[1].is_empty()
                 && w[1].chars().all(|c| c.is_ascii_digit())
         });
-        if at_age && tokens[clause_end..].iter().any(|t| *t == "now") {
+        if at_age && tokens[clause_end..].contains(&"now") {
             return Some("past, recovered");
         }
         // "10 years ago today i tried to end my life": an attempt years
