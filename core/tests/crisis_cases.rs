@@ -512,7 +512,7 @@ fn test_words_talked_about_answers_and_the_past_stay_quiet() {
             None,
         ),
         (
-            "on the mood survey, thoughts of hurting myself: not at all",
+            "my mood survey had thoughts of hurting myself: not at all",
             None,
         ),
         (

@@ -1271,6 +1271,14 @@ const COMMON: &[&str] = &[
     "each",
     "other",
     "until",
+    // Verbs of patterns whose other words make better anchors ("walk ~2
+    // into the water", "used a blade on myself").
+    "walk",
+    "walking",
+    "use",
+    "used",
+    "using",
+    "taking",
 ];
 
 /// The longest word the quick check reads; longer ones take the full path.
