@@ -614,3 +614,79 @@ fn test_more_ways_of_saying_it() {
         ("my cat deserves better food than me honestly", None),
     ]);
 }
+
+/// Session 25's rules, each beside a twin that must still alert: jokes
+/// taken back, others named past a possessive, words asked about, "last"
+/// before an everyday event, recovery said as "not anymore"; and more
+/// ways of saying it (pills by the load or strip, "sh'd", a birthday or
+/// new year's eve as the time, not picturing oneself at an age).
+#[test]
+fn test_jokes_taken_back_others_and_more_phrasings() {
+    use Level::*;
+    check(&[
+        // A joke taken back, and one that is not.
+        ("this group chat will make me unalive myself lol jk", None),
+        ("i'm gonna kill myself. not joking this time", Urgent),
+        ("i want to kill myself, only half joking", Urgent),
+        ("kms jk... unless?", Urgent),
+        // Someone else, named past "my".
+        ("a kid in my year group self harms and i'm worried", None),
+        ("my suicidal thoughts came back this week", Urgent),
+        ("someone at my work is suicidal, how do i help", None),
+        // Words asked about.
+        ("what does ctb stand for? new here", None),
+        ("does kms mean what i think it means", None),
+        ("is ctb short for something? seen it twice", None),
+        ("\"unalive\" is such a silly word tbh", None),
+        (
+            "please say \"died by suicide\" rather than the old phrase",
+            None,
+        ),
+        ("ctb is all i think about now", Urgent),
+        // "Last" before an everyday event.
+        ("my last post before my finals, wish me luck everyone", None),
+        ("last message till my flight lands, see you all later", None),
+        ("this is my last message. goodbye forever", Imminent),
+        // Recovery said plainly.
+        ("i was suicidal at uni. i'm not anymore", None),
+        ("i was suicidal at uni and i still am", Urgent),
+        // More ways of saying it.
+        ("logging off permanently. look after each other", Imminent),
+        ("took a load of my mum's sleeping tablets", Imminent),
+        ("swallowed the whole packet an hour ago", Imminent),
+        ("took the rest of my meds with a bottle of wine", Imminent),
+        ("sh'd again last night, worse than before", Urgent),
+        ("been sh'ing most days since christmas", Urgent),
+        ("you shd try the new cafe again", None),
+        ("i'm ending it on my birthday", Imminent),
+        ("ending it on new year's eve, it's decided", Imminent),
+        ("can't picture myself living past 25", Concern),
+        ("i honestly never saw myself making it to 40", Concern),
+        ("can't see myself living in london though", None),
+        ("the letters for mum are written. tonight", Imminent),
+        ("tell mum i love her. i'm on the bridge now", Imminent),
+        // Someone else's wish; a question answered "i could say no";
+        // hyperbole.
+        (
+            "my sister said she wanted to end it, we sat with her all night",
+            None,
+        ),
+        ("want to end it tonight", Imminent),
+        (
+            "my gp asked if i'd thought about ending my life and this time i could say no",
+            None,
+        ),
+        (
+            "my gp asked if i'd thought about ending my life and i couldn't say no",
+            Urgent,
+        ),
+        ("this heat, i'm literally going to die", None),
+        ("want to kms. my friends think im joking but im not", Urgent),
+        ("took a load of old tablets back to the chemist", None),
+        (
+            "the nurse asked if i'd thought of killing myself and i lied and said no",
+            Urgent,
+        ),
+        ("sewerslide sounds really good today", Urgent),
+    ]);
+}

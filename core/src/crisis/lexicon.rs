@@ -80,9 +80,13 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Active, "kil|kiling|unalive my self"),
     (Kind::Active, "end|ending|take|taking my ~1 life"),
     (Kind::Active, "end|ending it al"),
-    (Kind::Active, "feel|felt like ending|end it"),
-    (Kind::Active, "want|wanted|wanting|wana|ned to end it"),
-    (Kind::Active, "thinking|think about|of ending|end it"),
+    // No "I" built in: "she wanted to end it" is hers.
+    (Kind::ActiveGeneric, "feel|felt like ending|end it"),
+    (
+        Kind::ActiveGeneric,
+        "want|wanted|wanting|wana|ned to end it",
+    ),
+    (Kind::ActiveGeneric, "thinking|think about|of ending|end it"),
     (
         Kind::Active,
         "want|wanted|wanting|wana|wish|wishing to be dead",
@@ -127,6 +131,12 @@ const PATTERNS: &[(Kind, &str)] = &[
         "relapsed|relapse|relapsing ~2 sh|cut|cutting|selfharm|harm|self|burning|burn",
     ),
     (Kind::Active, "sh urge*|relapse*|again|scars"),
+    // "sh'd with a pin", "been sh'ing every night".
+    (Kind::Active, "shing"),
+    (
+        Kind::Active,
+        "shd with|again|tonight|today|last|yesterday|earlier|twice",
+    ),
     (Kind::Active, "urge|urges to cut|hurt|harm|burn|sh|bleed"),
     (Kind::Active, "urge|urges to end it|things|die"),
     // Self-harm with something named: "used a blade on myself", "carved
@@ -166,7 +176,7 @@ const PATTERNS: &[(Kind, &str)] = &[
         Kind::Active,
         "scratched|scratching|scratch my ~1 arms|wrists|skin|legs up|again|raw|open",
     ),
-    (Kind::Active, "want|wanted|wanting|ned to end things"),
+    (Kind::ActiveGeneric, "want|wanted|wanting|ned to end things"),
     (Kind::Active, "want is to die"),
     (Kind::Active, "want|wana to be dead"),
     // Active, needs the writer as subject.
@@ -239,6 +249,20 @@ const PATTERNS: &[(Kind, &str)] = &[
         "dont think ~2 ever ~1 be happy|better|okay|ok",
     ),
     (Kind::Passive, "dont|cant see ~1 future"),
+    // "can't picture myself making it to 30", "never saw myself living
+    // past 25".
+    (
+        Kind::Passive,
+        "cant|dont|never|couldnt|cannot ~1 see|picture|imagine|saw myself making it to|past #",
+    ),
+    (
+        Kind::Passive,
+        "cant|dont|never|couldnt|cannot ~1 see|picture|imagine|saw myself living|alive|surviving past|beyond|to|til|until #",
+    ),
+    (
+        Kind::Passive,
+        "cant|dont|never|couldnt|cannot ~1 see|picture|imagine|saw myself ~1 growing|getting old",
+    ),
     (Kind::Passive, "no future $"),
     (Kind::Passive, "no future for|left"),
     (Kind::Passive, "everything|life|all ~2 pointless"),
@@ -391,6 +415,7 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::FarewellStrong, "dont come looking for me"),
     (Kind::FarewellStrong, "logging|signing off forever"),
     (Kind::FarewellStrong, "logging|signing off for good"),
+    (Kind::FarewellStrong, "logging|signing off permanently"),
     (Kind::FarewellStrong, "wont need ~2 where im going"),
     (Kind::FarewellStrong, "goodbye|godbye|bye forever"),
     (Kind::FarewellWeak, "goodbye|godbye|farewel"),
@@ -413,6 +438,10 @@ const PATTERNS: &[(Kind, &str)] = &[
     ),
     (
         Kind::FarewellWeak,
+        "tell mum|mom|mam|mummy|mommy|dad|daddy ~2 love|loved|sorry",
+    ),
+    (
+        Kind::FarewellWeak,
         "take care of ~1 yourselves|urselves|eachother",
     ),
     (Kind::FarewellWeak, "take care of each other"),
@@ -432,7 +461,7 @@ const PATTERNS: &[(Kind, &str)] = &[
     ),
     (
         Kind::Letters,
-        "letters|letter|note|notes to|for my|everyone",
+        "letters|letter|note|notes to|for my|everyone|everybody|mum|mom|dad|family",
     ),
     (
         Kind::Letters,
@@ -465,6 +494,16 @@ const PATTERNS: &[(Kind, &str)] = &[
         Kind::Act,
         "took|taken|swallowed|downed|taking ~3 all|bunch|whole|everything|entire|lot|many|extra|# ~4 pills|tablets|meds|medication|medicine|bottle|cabinet|painkillers",
     ),
+    // "took a load of my sleeping pills", "took what was left of my
+    // prescription", "took the whole strip".
+    (
+        Kind::Act,
+        "took|swallowed|downed ~3 load|loads|rest|left|handful|heap|pile ~4 pills|tablets|meds|prescription|painkillers|sleeping|medication",
+    ),
+    (
+        Kind::Act,
+        "took|swallowed|downed the|a whole|full|entire ~1 strip|strips|packet|packets|pack|box|blister|tub",
+    ),
     (Kind::Act, "cut ~3 too deep"),
     (Kind::Act, "wont stop bleeding"),
     // Boosters.
@@ -477,6 +516,9 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Time, "in an hour"),
     (Kind::Time, "this evening|weekend"),
     (Kind::Time, "counting down"),
+    (Kind::Time, "t|tee minus"),
+    (Kind::Time, "new years|christmas eve|day"),
+    (Kind::Time, "on my birthday"),
     (Kind::Time, "after tonight|today|this"),
     (Kind::Time, "once|when it gets dark"),
     (Kind::Now, "now"),
@@ -803,6 +845,9 @@ const TOPIC_BEFORE: &[&str] = &[
     "prevention",
     "guidelines",
     "workshop",
+    "posting",
+    "discussing",
+    "discussion",
 ];
 /// Words that make a signal near them a word talked about, not said:
 /// "the word suicide", "words like kms", "the whole unalive algospeak
@@ -822,11 +867,17 @@ const WORD_TALK: &[&str] = &[
     "slang",
     "translation",
     "translates",
+    "abbreviation",
+    "acronym",
+    "difference",
+    "instead",
 ];
 /// The same, only before the signal ("Selbstmord means suicide").
-const WORD_TALK_BEFORE: &[&str] = &["means", "meaning"];
+const WORD_TALK_BEFORE: &[&str] = &["means", "meaning", "say", "short", "stands"];
 /// The same, only just after it ("i want to die posts get a DM").
-const WORD_TALK_AFTER: &[&str] = &["posts", "trend", "jokes", "meaning"];
+const WORD_TALK_AFTER: &[&str] = &[
+    "posts", "trend", "jokes", "meaning", "means", "mean", "stands", "stand", "short",
+];
 /// Where one might wish to disappear for a while: into a book, to an
 /// island.
 const ESCAPES: &[&str] = &[
@@ -916,7 +967,18 @@ fn answered_no(rest: &[&str]) -> bool {
     // "…and i could honestly say no. just tired": a no in the question's
     // own sentence counts when the next one does not take it back.
     if !this.is_empty() {
-        return plain_no(this) && !next.iter().any(|t| listed(TAKEN_BACK, t));
+        // "…and for the first time in years i could honestly say no":
+        // a sentence that ends in saying no, with no "couldn't" or
+        // "never" before it.
+        let said_no = this.len() >= 2
+            && matches!(this[this.len() - 2], "say" | "said" | "answer" | "answered")
+            && this[this.len() - 1] == "no"
+            && !this[this.len().saturating_sub(5)..this.len() - 2]
+                .iter()
+                .any(|t| listed(NEGATORS, t) || listed(&["couldnt", "cant", "cannot", "wont"], t));
+        // "i lied and said no" takes it back in the same sentence.
+        let said_no = said_no && !this.iter().any(|t| listed(TAKEN_BACK, t));
+        return (plain_no(this) || said_no) && !next.iter().any(|t| listed(TAKEN_BACK, t));
     }
     plain_no(next)
 }
@@ -1023,6 +1085,39 @@ const LAUGHING: &[&str] = &[
     "rofl",
     "omg",
 ];
+/// Words that take back what was just said as a joke: "jk", "joking".
+const JOKING: &[&str] = &["jk", "jking", "joking", "jokin", "kidding", "kiding"];
+/// Words before a joke word that make it no joke: "not joking", "only
+/// half kidding".
+const NOT_JOKING: &[&str] = &[
+    "not", "no", "never", "isnt", "wasnt", "aint", "half", "partly", "kinda", "semi", "only",
+    "dont",
+];
+
+/// Whether a sentence takes itself back as a joke: a joke word with no
+/// "not" or "half" just before it, not what someone thinks or says ("my
+/// friends think i'm joking"), no "but" just after it ("joking but i'm
+/// not"), and no "unless" after it.
+fn taken_back_as_joke(clause: &[&str]) -> bool {
+    clause.iter().enumerate().any(|(i, t)| {
+        listed(JOKING, t)
+            && !clause[i.saturating_sub(2)..i]
+                .iter()
+                .any(|b| listed(NOT_JOKING, b))
+            && !clause[i.saturating_sub(4)..i].iter().any(|b| {
+                listed(
+                    &[
+                        "think", "thinks", "thought", "say", "says", "said", "assume", "assumes",
+                    ],
+                    b,
+                )
+            })
+            && !clause[i + 1..clause.len().min(i + 4)]
+                .iter()
+                .any(|a| listed(&["but", "not"], a))
+    }) && !clause.iter().any(|t| squeezed_eq("unless", t))
+}
+
 /// What one is hopeless about when it is not life ("hopeless at maths").
 const NOT_LIFE: &[&str] = &["at", "about", "with", "when"];
 /// Words after "overdosed on" that make it a real overdose; anything else
@@ -1601,6 +1696,17 @@ impl Lexicon {
                 signals.push(format!("a goodnight: \"{phrase}\""));
                 continue;
             }
+            // "took a load of tablets to the pharmacy": carried, not taken.
+            if f.kind == Kind::Act && carried_somewhere(tokens, &f) {
+                signals.push(format!("carried somewhere: \"{phrase}\""));
+                continue;
+            }
+            if matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
+                && last_before_an_event(tokens, &f)
+            {
+                signals.push(format!("last before an everyday event: \"{phrase}\""));
+                continue;
+            }
             let label = match f.kind {
                 Kind::Active | Kind::ActiveGeneric => {
                     active = true;
@@ -1894,6 +2000,74 @@ fn goodnight(tokens: &[&str], f: &Found) -> bool {
             .any(|t| listed(&["forever", "ever", "never", "again"], t))
 }
 
+/// Whether pills "took" were carried somewhere: "took" starts the act and
+/// the next words (past any break) are "back" or "to the/a/my".
+fn carried_somewhere(tokens: &[&str], f: &Found) -> bool {
+    let next: Vec<&str> = tokens[f.end..]
+        .iter()
+        .copied()
+        .filter(|t| *t != ".")
+        .take(2)
+        .collect();
+    squeezed_eq("took", tokens[f.start])
+        && (next.first() == Some(&"back")
+            || (next.first() == Some(&"to")
+                && next
+                    .get(1)
+                    .is_some_and(|t| matches!(*t, "the" | "a" | "my" | "our"))))
+}
+
+/// Everyday things a "last message" can come before.
+const EVENTS: &[&str] = &[
+    "exam",
+    "exams",
+    "test",
+    "finals",
+    "shift",
+    "flight",
+    "holiday",
+    "holidays",
+    "trip",
+    "vacation",
+    "break",
+    "class",
+    "lecture",
+    "work",
+    "surgery",
+    "operation",
+    "wedding",
+    "interview",
+    "deadline",
+    "move",
+    "weekend",
+    "camp",
+    "match",
+    "game",
+    "gig",
+    "recital",
+];
+
+/// "my last message before my exam, wish me luck": the last word before
+/// an everyday event, or with luck wished for, and no "forever".
+fn last_before_an_event(tokens: &[&str], f: &Found) -> bool {
+    let after = &tokens[f.end..tokens.len().min(f.end + 4)];
+    let event = after
+        .iter()
+        .position(|t| matches!(*t, "before" | "till" | "until" | "til"))
+        .is_some_and(|i| {
+            tokens[f.end + i + 1..tokens.len().min(f.end + i + 4)]
+                .iter()
+                .any(|t| listed(EVENTS, t))
+        });
+    let luck = tokens
+        .windows(3)
+        .any(|w| matches!(w, ["wish", "me", "luck"]));
+    (event || luck)
+        && !tokens
+            .iter()
+            .any(|t| listed(&["forever", "ever", "never", "again", "goodbye"], t))
+}
+
 /// Words that end a backward search for a negator or subject: "no i really
 /// want to die" is not negated.
 const STOPS: &[&str] = &["but", "and", "so", "because", "cause"];
@@ -1936,6 +2110,8 @@ struct Clause {
     helping: bool,
     /// Whether there is laughter in it.
     laughing: bool,
+    /// Whether it takes itself back as a joke ("jk", "joking").
+    joking: bool,
 }
 
 impl<'a> Context<'a> {
@@ -1968,7 +2144,12 @@ impl<'a> Context<'a> {
             subject.push(None);
             for t in clause {
                 let last = *subject.last().expect("starts with one");
-                subject.push(if listed(SELF, t) {
+                // "someone in my class self harms": a possessive names
+                // no one acting (one just before a signal does; see
+                // `set_aside`).
+                subject.push(if matches!(*t, "my" | "mine") {
+                    last
+                } else if listed(SELF, t) {
                     Some(true)
                 } else if other(t) {
                     Some(false)
@@ -1994,6 +2175,7 @@ impl<'a> Context<'a> {
                         .any(|w| w.iter().zip(phrase).all(|(a, b)| *a == b))
                 }),
                 laughing: clause.iter().any(|t| listed(LAUGHING, t)),
+                joking: taken_back_as_joke(clause),
             }
         })
     }
@@ -2026,7 +2208,20 @@ impl<'a> Context<'a> {
                                 | "cannot"
                         )
                 });
-                after[i - 1] = after[i] || (listed(RECOVERY, tokens[i]) && !denied);
+                // "i was suicidal in 2019. i'm not anymore": a plain
+                // "not anymore" closing its sentence; "no longer feel".
+                let not_anymore = tokens[i] == "anymore"
+                    && tokens[i - 1] == "not"
+                    && tokens.get(i + 1).is_none_or(|t| *t == ".");
+                let no_longer = tokens[i] == "longer"
+                    && tokens[i - 1] == "no"
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|t| listed(&["feel", "am", "suicidal", "there", "like"], t));
+                after[i - 1] = after[i]
+                    || (listed(RECOVERY, tokens[i]) && !denied)
+                    || not_anymore
+                    || no_longer;
             }
             after
         });
@@ -2141,6 +2336,13 @@ impl<'a> Context<'a> {
             {
                 return Some("an idiom");
             }
+        }
+        // "i'm literally going to die": hyperbole, a fear not a wish.
+        if span.len() >= 3
+            && span[span.len() - 3..] == ["going", "to", "die"]
+            && before.last().is_some_and(|t| squeezed_eq("literally", t))
+        {
+            return Some("hyperbole");
         }
         // "I don't want to live forever": not about dying.
         if span.last() == Some(&"live") && tokens.get(f.end) == Some(&"forever") {
@@ -2273,7 +2475,12 @@ impl<'a> Context<'a> {
             return Some("about something else");
         }
         let (subject, helping, first_past) = (
-            clause.subject[f.start - clause_start],
+            // "my suicidal thoughts", "my self harm": the writer's.
+            if before.last() == Some(&"my") {
+                Some(true)
+            } else {
+                clause.subject[f.start - clause_start]
+            },
             clause.helping,
             clause.first_past,
         );
@@ -2284,6 +2491,16 @@ impl<'a> Context<'a> {
                 || (clause_end < tokens.len() && self.clause(index + 1).laughing))
         {
             return Some("laughing");
+        }
+        // "gonna unalive myself lmao jk": a wish taken back as a joke in
+        // its sentence or the next ("not joking", "half kidding" and
+        // "jk… unless" are not).
+        if matches!(f.kind, Kind::Active | Kind::ActiveGeneric | Kind::Passive)
+            && (self.clause(index).joking
+                || (clause_end < tokens.len() && self.clause(index + 1).joking))
+            && !tokens[f.end..].iter().any(|t| squeezed_eq("unless", t))
+        {
+            return Some("a joke, taken back");
         }
         // "suicide prevention": the noun as a topic (never "suicidal").
         // "my essay on self harm", "the theme of suicide": the subject of a
