@@ -690,3 +690,76 @@ fn test_jokes_taken_back_others_and_more_phrasings() {
         ("sewerslide sounds really good today", Urgent),
     ]);
 }
+
+/// Blind set 8's rules, second part (from blind set 9, once it was
+/// spent): things about something else, fiction, meanings asked, and more
+/// ways of saying it. Each quiet case has a twin that must alert.
+#[test]
+fn test_something_else_fiction_and_yet_more_phrasings() {
+    use Level::*;
+    check(&[
+        // About something else.
+        ("could sleep forever this weekend after that week", None),
+        ("i want to sleep forever and not wake up", Concern),
+        ("no point going to the shop now, it's shut", None),
+        ("there's no point going on like this", Concern),
+        ("hope i don't wake up late for my flight", None),
+        ("i hope i don't wake up tomorrow", Concern),
+        ("i can't go on the trip, my leg's in a cast", None),
+        ("we're all gonna die someday, so eat the cake", None),
+        ("my big sister gave away all her stuff, what do i do", None),
+        ("gonna unalive my printer if it jams once more", None),
+        ("the overdose story on the news made me sad", None),
+        (
+            "my character says \"i want to disappear\" in the last scene",
+            None,
+        ),
+        (
+            "can someone tell me what \"passive suicidal ideation\" means?",
+            None,
+        ),
+        ("i never had thoughts of suicide, just low mood", None),
+        ("i'm close to suicide tonight", Imminent),
+        (
+            "my last post for a while, on a break from screens till june",
+            None,
+        ),
+        (
+            "we're off to take photos at the pier at dusk, going to be lovely",
+            None,
+        ),
+        ("sitting at the pier now, i'm ready", Imminent),
+        (
+            "the screening asks if i'd be better off dead. i scored 0 on it",
+            None,
+        ),
+        ("overdosed in my twenties. now i run a support group", None),
+        (
+            "i used to think i was a burden. i don't believe that anymore",
+            None,
+        ),
+        // More ways of saying it.
+        ("took my whole prescription an hour ago", Imminent),
+        ("burned my hand on the hot pan on purpose", Urgent),
+        ("hoping for an accident on the way home", Concern),
+        ("dying of a stroke in my sleep sounds peaceful", Concern),
+        ("had another sh episode last night", Urgent),
+        ("praying for a heart attack in my sleep", Concern),
+        ("if i vanished the group would be fine", Concern),
+        ("loose ends all sorted. saturday it ends", Imminent),
+        ("rope's tied. sorry everyone", Imminent),
+        ("climbing over the railing now", Imminent),
+        ("gonna walk into traffic tonight", Imminent),
+        ("if you're reading this i've already done it", Imminent),
+        (
+            "made a playlist for my own funeral. it's tomorrow",
+            Imminent,
+        ),
+        (
+            "had my last meal. going to sleep for good tonight",
+            Imminent,
+        ),
+        ("on the roof. cheers for all the laughs lads", Imminent),
+        ("i'm not scared anymore, the blade is ready", Imminent),
+    ]);
+}

@@ -135,7 +135,7 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Active, "shing"),
     (
         Kind::Active,
-        "shd with|again|tonight|today|last|yesterday|earlier|twice",
+        "shd with|again|tonight|today|last|yesterday|earlier|twice|after",
     ),
     (Kind::Active, "urge|urges to cut|hurt|harm|burn|sh|bleed"),
     (Kind::Active, "urge|urges to end it|things|die"),
@@ -233,6 +233,16 @@ const PATTERNS: &[(Kind, &str)] = &[
         "dont want to wake up anymore|again|tomorrow|ever",
     ),
     (Kind::Passive, "die|dying in my sleep"),
+    (Kind::Passive, "attack|stroke|aneurysm ~3 in my sleep"),
+    (
+        Kind::Passive,
+        "hoping|hope|wish|wishing|praying for a|an ~2 attack|aneurysm|stroke|accident",
+    ),
+    // "if i disappeared tomorrow the group chat would be fine".
+    (
+        Kind::Passive,
+        "if i disappeared|vanished|died ~6 fine|notice|care|better|miss",
+    ),
     (Kind::Passive, "no way out ~2 $"),
     (Kind::Passive, "feel|feeling|so ~2 trapped"),
     (
@@ -410,6 +420,17 @@ const PATTERNS: &[(Kind, &str)] = &[
         Kind::FarewellStrong,
         "by the time ~2 read|reads this|them|it",
     ),
+    (Kind::FarewellStrong, "if ~2 reading this ~4 done it"),
+    (Kind::Absence, "sleep for good"),
+    (Kind::FarewellWeak, "my last meal"),
+    (
+        Kind::FarewellWeak,
+        "thanks|cheers for all the ~1 laughs|memories|good",
+    ),
+    (
+        Kind::FarewellWeak,
+        "thank you for all the ~1 laughs|memories|good",
+    ),
     (Kind::FarewellStrong, "after|when|once im gone|dead"),
     (Kind::FarewellStrong, "dont look for me"),
     (Kind::FarewellStrong, "dont come looking for me"),
@@ -492,7 +513,7 @@ const PATTERNS: &[(Kind, &str)] = &[
     ),
     (
         Kind::Act,
-        "took|taken|swallowed|downed|taking ~3 all|bunch|whole|everything|entire|lot|many|extra|# ~4 pills|tablets|meds|medication|medicine|bottle|cabinet|painkillers",
+        "took|taken|swallowed|downed|taking ~3 all|bunch|whole|everything|entire|lot|many|extra|# ~4 pills|tablets|meds|medication|medicine|bottle|cabinet|painkillers|prescription|prescriptions",
     ),
     // "took a load of my sleeping pills", "took what was left of my
     // prescription", "took the whole strip".
@@ -505,6 +526,13 @@ const PATTERNS: &[(Kind, &str)] = &[
         "took|swallowed|downed the|a whole|full|entire ~1 strip|strips|packet|packets|pack|box|blister|tub",
     ),
     (Kind::Act, "cut ~3 too deep"),
+    // "burned my arm on the stove on purpose".
+    (
+        Kind::Active,
+        "burned|burnt|burn|cut|hit|punched|scratched|scalded|bashed ~6 on purpose",
+    ),
+    (Kind::Active, "sh|selfharm episode|episodes|session"),
+    (Kind::Active, "another sh"),
     (Kind::Act, "wont stop bleeding"),
     // Boosters.
     (
@@ -517,7 +545,8 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Time, "this evening|weekend"),
     (Kind::Time, "counting down"),
     (Kind::Time, "t|tee minus"),
-    (Kind::Time, "new years|christmas eve|day"),
+    (Kind::Time, "new years eve|day"),
+    (Kind::Time, "christmas eve|day"),
     (Kind::Time, "on my birthday"),
     (Kind::Time, "after tonight|today|this"),
     (Kind::Time, "once|when it gets dark"),
@@ -561,7 +590,24 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::Stash, "a|the rope in|under|ready"),
     (Kind::Plan, "bought|got|have what i need"),
     (Kind::Plan, "tying|tie|tied up ~1 loose ends"),
-    (Kind::Letters, "playlist|songs|music|plans for my funeral"),
+    (Kind::Plan, "loose ends ~1 tied|sorted|done|dealt"),
+    (Kind::Vague, "it ends $"),
+    (Kind::Vague, "it all ends"),
+    (Kind::Ready, "not scared|afraid anymore"),
+    (Kind::Stash, "rope|ropes ~1 tied|ready|up"),
+    (Kind::Stash, "took|got the|my blade|blades|razor out"),
+    (
+        Kind::PlaceAt,
+        "climbing|climbed|climb ~1 over ~1 the railing|railings|balcony|ledge|parapet",
+    ),
+    (
+        Kind::PlaceAt,
+        "walk|walking|step|stepping|run|running into traffic",
+    ),
+    (
+        Kind::Letters,
+        "playlist|songs|music|plans for my ~1 funeral",
+    ),
     // "e-x-i-t plan": needs a time, a plan or a goodbye, as "end it" does.
     (Kind::Vague, "exit plan|strategy"),
     (
@@ -684,6 +730,7 @@ const NEGATORS: &[&str] = &[
 ];
 /// Subjects that make a generic signal about someone else.
 const OTHERS: &[&str] = &[
+    "youre",
     "he",
     "she",
     "they",
@@ -811,6 +858,11 @@ const TOPIC_AFTER: &[&str] = &[
     "call",
     "calls",
     "scenario",
+    "story",
+    "stories",
+    "news",
+    "headlines",
+    "case",
 ];
 /// Words just before the noun "suicide" or "self harm" that make it the
 /// subject of a piece of work, not the writer's own ("the theme of
@@ -966,6 +1018,15 @@ fn answered_no(rest: &[&str]) -> bool {
     let next = &next[..sentence(next)];
     // "…and i could honestly say no. just tired": a no in the question's
     // own sentence counts when the next one does not take it back.
+    // "i scored 0 on that one": a screening item answered no.
+    let scored_nil = |s: &[&str]| {
+        s.windows(2).any(|w| {
+            listed(&["scored", "score", "answered"], w[0]) && listed(&["0", "zero", "nil"], w[1])
+        })
+    };
+    if scored_nil(this) || scored_nil(next) {
+        return true;
+    }
     if !this.is_empty() {
         // "…and for the first time in years i could honestly say no":
         // a sentence that ends in saying no, with no "couldn't" or
@@ -1117,6 +1178,29 @@ fn taken_back_as_joke(clause: &[&str]) -> bool {
                 .any(|a| listed(&["but", "not"], a))
     }) && !clause.iter().any(|t| squeezed_eq("unless", t))
 }
+
+/// Things one may "unalive" in a joke: "unalive my laptop".
+const THINGS: &[&str] = &[
+    "laptop",
+    "computer",
+    "pc",
+    "phone",
+    "printer",
+    "alarm",
+    "wifi",
+    "router",
+    "code",
+    "plant",
+    "plants",
+    "car",
+    "tv",
+    "homework",
+    "essay",
+    "boss",
+    "teacher",
+    "neighbour",
+    "neighbor",
+];
 
 /// What one is hopeless about when it is not life ("hopeless at maths").
 const NOT_LIFE: &[&str] = &["at", "about", "with", "when"];
@@ -1696,6 +1780,31 @@ impl Lexicon {
                 signals.push(format!("a goodnight: \"{phrase}\""));
                 continue;
             }
+            // "going to shoot some photos at the bridge": a day out.
+            if f.kind == Kind::PlaceAt
+                && tokens.iter().any(|t| {
+                    listed(
+                        &[
+                            "photos",
+                            "photo",
+                            "pictures",
+                            "pics",
+                            "picnic",
+                            "fishing",
+                            "selfie",
+                            "selfies",
+                            "drone",
+                            "painting",
+                            "sketching",
+                            "birdwatching",
+                        ],
+                        t,
+                    )
+                })
+            {
+                signals.push(format!("a day out: \"{phrase}\""));
+                continue;
+            }
             // "took a load of tablets to the pharmacy": carried, not taken.
             if f.kind == Kind::Act && carried_somewhere(tokens, &f) {
                 signals.push(format!("carried somewhere: \"{phrase}\""));
@@ -2062,7 +2171,13 @@ fn last_before_an_event(tokens: &[&str], f: &Found) -> bool {
     let luck = tokens
         .windows(3)
         .any(|w| matches!(w, ["wish", "me", "luck"]));
-    (event || luck)
+    // "my last message for a bit, digital detox till monday".
+    let a_while = after.windows(3).any(|w| {
+        w[0] == "for" && (matches!(w[1..], ["a", "bit"] | ["a", "while"]) || w[1] == "now")
+    }) || tokens
+        .iter()
+        .any(|t| listed(&["detox", "hiatus", "break"], t));
+    (event || luck || a_while)
         && !tokens
             .iter()
             .any(|t| listed(&["forever", "ever", "never", "again", "goodbye"], t))
@@ -2211,8 +2326,16 @@ impl<'a> Context<'a> {
                 // "i was suicidal in 2019. i'm not anymore": a plain
                 // "not anymore" closing its sentence; "no longer feel".
                 let not_anymore = tokens[i] == "anymore"
-                    && tokens[i - 1] == "not"
-                    && tokens.get(i + 1).is_none_or(|t| *t == ".");
+                    && ((tokens[i - 1] == "not" && tokens.get(i + 1).is_none_or(|t| *t == "."))
+                        // "i don't believe that anymore", "don't feel
+                        // that way anymore".
+                        || (listed(&["that", "way"], tokens[i - 1])
+                            && tokens[i.saturating_sub(5)..i].iter().any(|t| {
+                                listed(&["dont", "doesnt", "not"], t)
+                            })
+                            && tokens[i.saturating_sub(4)..i]
+                                .iter()
+                                .any(|t| listed(&["believe", "feel", "think"], t))));
                 let no_longer = tokens[i] == "longer"
                     && tokens[i - 1] == "no"
                     && tokens
@@ -2252,7 +2375,7 @@ impl<'a> Context<'a> {
         let mine = (from..f.start).rev().find(|&i| listed(SELF, tokens[i]));
         (theirs.is_some() && mine < theirs)
             || (matches!(f.kind, Kind::FarewellStrong | Kind::FarewellWeak)
-                && span.iter().any(|t| matches!(*t, "his" | "their")))
+                && span.iter().any(|t| matches!(*t, "his" | "their" | "her")))
             || (matches!(f.kind, Kind::Act | Kind::Stash)
                 && named_subject(&tokens[clause_start..=f.start]))
     }
@@ -2272,6 +2395,9 @@ impl<'a> Context<'a> {
             .iter()
             .rev()
             .take_while(|t| !listed(SELF, t) && !other(t) && !listed(STOPS, t))
+            // "never had thoughts of suicide": what thoughts are of does
+            // not count toward the distance.
+            .filter(|t| !listed(&["thoughts", "thought", "of", "about", "any"], t))
             // "i don't feel like a burden": a feeling's negator sits one
             // word further back.
             .take(if f.kind == Kind::Passive { 4 } else { 3 })
@@ -2305,7 +2431,14 @@ impl<'a> Context<'a> {
             return Some("a figure of speech");
         }
         // "my laptop unalived itself", "the boss unalived him".
-        if f.kind == Kind::ActiveGeneric && tokens.get(f.end).is_some_and(|t| listed(OBJECTS, t)) {
+        let object = match tokens.get(f.end).copied() {
+            Some("my" | "the" | "this" | "that" | "our") => tokens.get(f.end + 1).copied(),
+            t => t,
+        };
+        if f.kind == Kind::ActiveGeneric
+            && (tokens.get(f.end).is_some_and(|t| listed(OBJECTS, t))
+                || (span == ["unalive"] && object.is_some_and(|t| listed(THINGS, t))))
+        {
             return Some("other person");
         }
         // "can't see a way forward with this spreadsheet", "disappear under my
@@ -2348,6 +2481,57 @@ impl<'a> Context<'a> {
         if span.last() == Some(&"live") && tokens.get(f.end) == Some(&"forever") {
             return Some("about living forever");
         }
+        // "wish i could sleep forever this weekend", "no point going to
+        // the gym", "hope i don't wake up late", "can't go on the trip",
+        // "we're all gonna die someday": about something else.
+        let next = tokens.get(f.end).copied().unwrap_or("");
+        let last = tokens[f.end - 1];
+        if f.kind == Kind::Passive {
+            let for_a_while = squeezed_eq("forever", last)
+                && (next == "this" || listed(&["till", "until", "til"], next));
+            let going_somewhere = squeezed_eq("going", last) && next == "to";
+            let waking_when = last == "up" && listed(&["late", "early", "at", "before"], next);
+            let going_on_a_thing = squeezed_eq("on", last)
+                && span.len() >= 2
+                && squeezed_eq("go", span[span.len() - 2])
+                && listed(
+                    &[
+                        "the", "a", "an", "holiday", "trip", "stage", "tour", "vacation", "ride",
+                        "rides",
+                    ],
+                    next,
+                );
+            if for_a_while || going_somewhere || waking_when || going_on_a_thing {
+                return Some("about something else");
+            }
+        }
+        if last == "die"
+            && span.len() >= 2
+            && listed(&["gonna", "gona", "to"], span[span.len() - 2])
+            && (listed(&["someday", "eventually", "sometime"], next)
+                || (next == "one" && tokens.get(f.end + 1) == Some(&"day")))
+        {
+            return Some("about mortality");
+        }
+        // "my character says 'i wish i could disappear' in chapter 3":
+        // fiction, named after the words in their sentence.
+        if tokens[f.end..clause_end].iter().take(8).any(|t| {
+            listed(
+                &[
+                    "character",
+                    "characters",
+                    "chapter",
+                    "scene",
+                    "script",
+                    "screenplay",
+                    "novel",
+                    "fanfic",
+                ],
+                t,
+            )
+        }) {
+            return Some("fiction");
+        }
         // "the chorus goes 'I want to die'": a song's words.
         if before.iter().any(|t| listed(LYRIC, t))
             || before.windows(2).any(|w| w[0] == "song" && w[1] == "goes")
@@ -2371,7 +2555,18 @@ impl<'a> Context<'a> {
             || tokens
                 .get(f.end)
                 .is_some_and(|t| listed(WORD_TALK_AFTER, t));
-        if talk_before || talk_after {
+        // "what does 'passive suicidal ideation' mean": a meaning asked.
+        let meaning_asked = before
+            .iter()
+            .rev()
+            .take(5)
+            .take_while(|t| !listed(SELF, t))
+            .any(|t| *t == "what")
+            && tokens[f.end..clause_end]
+                .iter()
+                .take(3)
+                .any(|t| listed(&["means", "mean", "stand", "stands"], t));
+        if talk_before || talk_after || meaning_asked {
             return Some("a word talked about");
         }
         // "suicide? no. self harm? no.": a screening question, the signal
@@ -2421,6 +2616,16 @@ impl<'a> Context<'a> {
             matches!(w[0], "at" | "aged" | "age" | "was")
                 && !w[1].is_empty()
                 && w[1].chars().all(|c| c.is_ascii_digit())
+        }) || tokens[clause_start..clause_end].windows(3).any(|w| {
+            // "in my twenties", "in my teens".
+            w[0] == "in"
+                && w[1] == "my"
+                && listed(
+                    &[
+                        "teens", "twenties", "thirties", "forties", "fifties", "20s", "30s",
+                    ],
+                    w[2],
+                )
         });
         if at_age && tokens[clause_end..].contains(&"now") {
             return Some("past, recovered");
