@@ -425,11 +425,11 @@ const PATTERNS: &[(Kind, &str)] = &[
     (Kind::FarewellWeak, "my last meal"),
     (
         Kind::FarewellWeak,
-        "thanks|cheers for all the ~1 laughs|memories|good",
+        "thanks|cheers for all the ~1 laughs|memories",
     ),
     (
         Kind::FarewellWeak,
-        "thank you for all the ~1 laughs|memories|good",
+        "thank you for all the ~1 laughs|memories",
     ),
     (Kind::FarewellStrong, "after|when|once im gone|dead"),
     (Kind::FarewellStrong, "dont look for me"),
@@ -1309,6 +1309,8 @@ const VERY_COMMON: &[&str] = &[
 /// Everyday words that make poor anchors: a pattern's anchor slot is one
 /// with as few of these as it can have.
 const COMMON: &[&str] = &[
+    "thanks",
+    "cheers",
     "i",
     "a",
     "the",
