@@ -125,7 +125,10 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    restart_with_thread_env();
+    // The crisis encoder's thread settings, set before any thread exists.
+    // If the restart fails, the program goes on as it is: the same
+    // readings, only slower.
+    let _failed = ipt_core::crisis::encoder::restart_with_thread_env();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -145,33 +148,6 @@ fn main() -> ExitCode {
             eprintln!("ipt-bot: {}", error_chain(&error));
             ExitCode::from(2)
         }
-    }
-}
-
-/// Starts this program again, in place, with the crisis encoder's thread
-/// settings in its environment, if they are not there yet (see
-/// [`ipt_core::crisis::encoder::thread_env`]: candle reads them from the
-/// environment, and a running process cannot safely change its own). Done
-/// first, before any thread exists. If the restart fails, the program goes
-/// on as it is: the same readings, only slower.
-fn restart_with_thread_env() {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt as _;
-        let missing = ipt_core::crisis::encoder::thread_env();
-        if missing.is_empty() {
-            return;
-        }
-        let Ok(exe) = std::env::current_exe() else {
-            return;
-        };
-        let mut args = std::env::args_os();
-        let mut command = std::process::Command::new(exe);
-        if let Some(name) = args.next() {
-            command.arg0(name);
-        }
-        // `exec` returns only if it failed.
-        let _failed = command.args(args).envs(missing).exec();
     }
 }
 

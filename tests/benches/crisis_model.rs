@@ -120,24 +120,11 @@ fn chat_log(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Starts the bench again with the encoder's thread settings, as `ipt-bot`
-/// starts itself (see `thread_env`), so that it measures what the bot runs.
-fn restart_with_thread_env() {
-    use std::os::unix::process::CommandExt as _;
-    let missing = ipt_core::crisis::encoder::thread_env();
-    if missing.is_empty() {
-        return;
-    }
-    let exe = std::env::current_exe().expect("the bench's own path");
-    let error = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .envs(missing)
-        .exec();
-    panic!("could not restart the bench with the encoder's thread settings: {error}");
-}
-
 fn main() {
-    restart_with_thread_env();
+    // Read as `ipt-bot` reads: with the encoder's thread settings.
+    if let Some(error) = ipt_core::crisis::encoder::restart_with_thread_env() {
+        panic!("could not restart the bench with the encoder's thread settings: {error}");
+    }
     let quick = !std::env::args().any(|a| a == "--bench");
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let before = rss_mib();

@@ -82,8 +82,8 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
 /// MEASURED.md, from `cargo bench --bench crisis_model`.
 ///
 /// Setting the environment of a running process is unsafe (other threads
-/// may read it), so `ipt-bot` starts itself again with these set, before
-/// any thread exists. A value the user set is kept.
+/// may read it), so [`restart_with_thread_env`] starts the program again
+/// with these set, before any thread exists. A value the user set is kept.
 pub fn thread_env() -> Vec<(&'static str, String)> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     [
@@ -93,6 +93,40 @@ pub fn thread_env() -> Vec<(&'static str, String)> {
     .into_iter()
     .filter(|(name, _)| std::env::var_os(name).is_none())
     .collect()
+}
+
+/// Starts this program again, in place and with the same arguments, with
+/// [`thread_env`]'s settings in its environment, if any is missing: candle
+/// reads them from the environment, and a running process cannot safely
+/// change its own. Call it first, before any thread exists. Returns only
+/// when nothing was missing (`None`) or the restart failed (its error).
+pub fn restart_with_thread_env() -> Option<std::io::Error> {
+    let missing = thread_env();
+    if missing.is_empty() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(error) => return Some(error),
+        };
+        let mut args = std::env::args_os();
+        let mut command = std::process::Command::new(exe);
+        if let Some(name) = args.next() {
+            command.arg0(name);
+        }
+        // `exec` returns only if it failed.
+        Some(command.args(args).envs(missing).exec())
+    }
+    #[cfg(not(unix))]
+    {
+        Some(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "restarting in place needs a Unix system",
+        ))
+    }
 }
 
 /// Why the encoder could not be loaded. Every message names the command
